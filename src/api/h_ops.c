@@ -1,0 +1,80 @@
+/* h_ops.c - liveness, readiness, metrics, and the test-only clock. */
+#include "api/api_int.h"
+#include "core/clock.h"
+#include "metrics/metrics.h"
+
+void h_healthz(struct api_call *call)
+{
+    struct buf b = BUF_INIT;
+    buf_adds(&b, "{\"status\":\"ok\"}");
+    api_reply(call, 200, &b);
+}
+
+static void on_ping(struct store_req *r)
+{
+    struct api_call *call = CALL_OF(r);
+    if (r->rc != STORE_OK || !call->api->ready) {
+        http_add_header(call->req, "Retry-After", "1");
+        api_error(call, 503, "not_ready", NULL, "storage is not reachable");
+        return;
+    }
+    struct buf b = BUF_INIT;
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_kstr(&w, "status", "ready");
+    jw_kint(&w, "schema_version", store_schema_version(call->api->store));
+    jw_obj_end(&w);
+    api_reply(call, 200, &b);
+}
+
+void h_readyz(struct api_call *call)
+{
+    struct st_ping *q = API_REQ(call, st_ping, ST_PING, on_ping);
+    store_submit(call->api->store, &q->base);
+}
+
+void h_metrics(struct api_call *call)
+{
+    size_t n;
+    const char *const *names = api_route_names(&n);
+    struct buf b = BUF_INIT;
+    metrics_render(call->api->metrics, &b, names, n,
+                   call->api->http ? http_server_connections(call->api->http) : 0);
+    http_respond(call->req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+    buf_free(&b);
+}
+
+static void clock_answer(struct api_call *call, int64_t now)
+{
+    struct buf b = BUF_INIT;
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_ktime(&w, "now", now);
+    jw_obj_end(&w);
+    api_reply(call, 200, &b);
+}
+
+void h_test_clock_get(struct api_call *call)
+{
+    clock_answer(call, hclock_now_ms(call->api->clock));
+}
+
+void h_test_clock_post(struct api_call *call)
+{
+    json_t *body = api_body(call, false);
+    if (!body)
+        return;
+    static const char *const keys[] = {"advance_s", NULL};
+    if (!api_known_keys(call, body, "", keys))
+        return;
+    json_t *v = json_object_get(body, "advance_s");
+    if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1e9) {
+        api_error(call, 400, "invalid_field", "advance_s",
+                  "advance_s must be a number of seconds >= 0");
+        return;
+    }
+    int64_t now = hclock_advance(call->api->clock, (int64_t)(json_number_value(v) * 1000));
+    clock_answer(call, now);
+}

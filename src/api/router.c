@@ -1,0 +1,430 @@
+/* router.c - the route table, authentication, and the answer helpers.
+ *
+ * A request is matched to a route (404/405 otherwise), its credential is
+ * checked (401 when missing or bad, 403 when valid but of the wrong kind),
+ * then the route's handler runs. Credential checks that need the store
+ * (API keys, member tokens) are asynchronous like everything else. */
+#include "api/api_int.h"
+#include "auth/auth.h"
+#include "core/clock.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "metrics/metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct route ROUTES[] = {
+    {HTTP_VERB_GET, "/healthz", NEED_NONE, h_healthz, false},
+    {HTTP_VERB_GET, "/readyz", NEED_NONE, h_readyz, false},
+    {HTTP_VERB_GET, "/metrics", NEED_METRICS, h_metrics, false},
+    {HTTP_VERB_POST, "/v1/workspaces", NEED_ADMIN, h_workspace_create, false},
+    {HTTP_VERB_GET, "/v1/workspaces", NEED_ADMIN, h_workspace_list, false},
+    {HTTP_VERB_POST, "/v1/workspaces/{id}/keys", NEED_ADMIN, h_keys_create, false},
+    {HTTP_VERB_GET, "/v1/workspaces/{id}/keys", NEED_ADMIN, h_keys_list, false},
+    {HTTP_VERB_DELETE, "/v1/workspaces/{id}/keys/{key_id}", NEED_ADMIN, h_keys_revoke, false},
+    {HTTP_VERB_GET, "/v1/workspace", NEED_WORKSPACE, h_workspace_get, false},
+    {HTTP_VERB_PATCH, "/v1/workspace", NEED_WORKSPACE, h_workspace_patch, false},
+    {HTTP_VERB_GET, "/v1/workspace/credits", NEED_WORKSPACE, h_credits_get, false},
+    {HTTP_VERB_POST, "/v1/workspace/credits", NEED_WORKSPACE, h_credits_add, false},
+    {HTTP_VERB_POST, "/v1/workspace/keys", NEED_WORKSPACE, h_keys_create, false},
+    {HTTP_VERB_GET, "/v1/workspace/keys", NEED_WORKSPACE, h_keys_list, false},
+    {HTTP_VERB_DELETE, "/v1/workspace/keys/{key_id}", NEED_WORKSPACE, h_keys_revoke, false},
+    {HTTP_VERB_GET, "/v1/members", NEED_WORKSPACE, h_member_list, false},
+    {HTTP_VERB_PUT, "/v1/members/{id}", NEED_WORKSPACE, h_member_put, false},
+    {HTTP_VERB_GET, "/v1/members/{id}", NEED_WORKSPACE, h_member_get, false},
+    {HTTP_VERB_DELETE, "/v1/members/{id}", NEED_WORKSPACE, h_member_delete, false},
+    {HTTP_VERB_POST, "/v1/members/{id}/tokens", NEED_WORKSPACE, h_member_token, false},
+    {HTTP_VERB_POST, "/v1/events", NEED_WORKSPACE, h_event_post, false},
+    {HTTP_VERB_GET, "/v1/events/{id}", NEED_WORKSPACE, h_event_get, false},
+    {HTTP_VERB_GET, "/v1/me", NEED_MEMBER, h_me, false},
+    {HTTP_VERB_GET, "/v1/me/notifications", NEED_MEMBER, h_feed_list, false},
+    {HTTP_VERB_GET, "/v1/me/notifications/count", NEED_MEMBER, h_feed_count, false},
+    {HTTP_VERB_POST, "/v1/me/notifications/read-all", NEED_MEMBER, h_feed_read_all, false},
+    {HTTP_VERB_PATCH, "/v1/me/notifications/{id}", NEED_MEMBER, h_feed_patch, false},
+    {HTTP_VERB_GET, "/v1/me/preferences", NEED_MEMBER, h_prefs_get, false},
+    {HTTP_VERB_PATCH, "/v1/me/preferences", NEED_MEMBER, h_prefs_patch, false},
+    {HTTP_VERB_GET, "/v1/test/clock", NEED_NONE, h_test_clock_get, true},
+    {HTTP_VERB_POST, "/v1/test/clock", NEED_ADMIN, h_test_clock_post, true},
+};
+
+#define NROUTES (sizeof ROUTES / sizeof *ROUTES)
+/* Slot 0 of the metrics labels is for requests that matched no route. */
+static const char *ROUTE_NAMES[NROUTES + 1];
+
+const struct route *api_routes(size_t *n)
+{
+    *n = NROUTES;
+    return ROUTES;
+}
+
+const char *const *api_route_names(size_t *n)
+{
+    if (!ROUTE_NAMES[0]) {
+        ROUTE_NAMES[0] = "unmatched";
+        for (size_t i = 0; i < NROUTES; i++)
+            ROUTE_NAMES[i + 1] = ROUTES[i].pattern;
+    }
+    *n = NROUTES + 1;
+    return ROUTE_NAMES;
+}
+
+void api_config_default(struct api_config *cfg)
+{
+    cfg->test_clock = false;
+    cfg->metrics_token = NULL;
+    cfg->json_max_depth = 32;
+    cfg->default_token_ttl_s = 3600;
+}
+
+/* ---- answers ---- */
+
+static void release(struct api_call *call)
+{
+    if (call->body) {
+        json_decref(call->body);
+        call->body = NULL;
+    }
+}
+
+void api_reply(struct api_call *call, int status, struct buf *body)
+{
+    release(call);
+    if (body && body->len && body->data[body->len - 1] != '\n')
+        buf_addc(body, '\n');
+    http_respond(call->req, status, "application/json; charset=utf-8",
+                 body ? body->data : "", body ? body->len : 0);
+    if (body)
+        buf_free(body);
+}
+
+void api_reply_empty(struct api_call *call, int status)
+{
+    release(call);
+    http_respond(call->req, status, NULL, "", 0);
+}
+
+void api_error(struct api_call *call, int status, const char *code, const char *field,
+               const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    release(call);
+    if (status == 401)
+        http_add_header(call->req, "WWW-Authenticate", "Bearer");
+    http_respond_error(call->req, status, code, field, msg);
+}
+
+void api_store_error(struct api_call *call, int rc)
+{
+    switch (rc) {
+    case STORE_NOT_FOUND:
+        api_error(call, 404, "not_found", NULL, "no such %s", "object");
+        break;
+    case STORE_CONFLICT:
+        api_error(call, 409, "conflict", NULL, "the request conflicts with the current state");
+        break;
+    default:
+        http_add_header(call->req, "Retry-After", "1");
+        api_error(call, 503, "unavailable", NULL, "storage is unavailable; retry shortly");
+    }
+}
+
+void *api_store_req(struct api_call *call, size_t size, enum store_op op,
+                    void (*done)(struct store_req *))
+{
+    struct store_req *r = arena_alloc(call->arena, size);
+    r->op = op;
+    r->done = done;
+    r->arg = call;
+    r->arena = call->arena;
+    return r;
+}
+
+json_t *api_body(struct api_call *call, bool allow_empty)
+{
+    struct http_request *req = call->req;
+    if (req->body.len == 0) {
+        if (allow_empty)
+            return call->body = json_object();
+        api_error(call, 400, "invalid_json", NULL, "the request needs a JSON object body");
+        return NULL;
+    }
+    const char *ct = http_header(req, "Content-Type");
+    if (!ct || (strncasecmp(ct, "application/json", 16) != 0 ||
+                (ct[16] && ct[16] != ';' && ct[16] != ' '))) {
+        api_error(call, 415, "unsupported_media_type", NULL,
+                  "send the body as Content-Type: application/json");
+        return NULL;
+    }
+    if (!jx_depth_ok(req->body.data, req->body.len, call->api->cfg.json_max_depth)) {
+        api_error(call, 400, "too_deep", NULL, "the JSON nests deeper than %d levels",
+                  call->api->cfg.json_max_depth);
+        return NULL;
+    }
+    char err[200];
+    json_t *v = jx_parse(req->body.data, req->body.len, err, sizeof err);
+    if (!v) {
+        api_error(call, 400, "invalid_json", NULL, "malformed JSON: %s", err);
+        return NULL;
+    }
+    call->body = v;
+    if (!json_is_object(v)) {
+        api_error(call, 400, "invalid_json", NULL, "the body must be a JSON object");
+        return NULL;
+    }
+    return v;
+}
+
+/* ---- matching ---- */
+
+/* Matches path against pattern; {name} segments capture (decoded). */
+static bool match(struct api_call *call, const char *pattern, const char *path)
+{
+    int np = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pend = strchr(p, '}');
+            const char *send = strchr(s, '/');
+            size_t len = send ? (size_t)(send - s) : strlen(s);
+            if (len == 0 || np >= API_MAX_PARAMS)
+                return false;
+            char *v = http_unescape(call->arena, s, len);
+            if (!v)
+                return false;
+            call->params[np++] = v;
+            p = pend + 1;
+            s += len;
+            continue;
+        }
+        if (*p != *s)
+            return false;
+        p++;
+        s++;
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+/* ---- authentication ---- */
+
+static void run_handler(struct api_call *call)
+{
+    call->route->handler(call);
+}
+
+static void wrong_kind(struct api_call *call)
+{
+    static const char *const what[] = {"", "the admin key", "a workspace API key",
+                                       "a member token", "the metrics token"};
+    api_error(call, 403, "forbidden", NULL, "this endpoint needs %s", what[call->route->need]);
+}
+
+static const char *bearer(struct api_call *call)
+{
+    const char *h = http_header(call->req, "Authorization");
+    if (!h)
+        return NULL;
+    if (strncasecmp(h, "Bearer ", 7) != 0)
+        return "";
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return h;
+}
+
+static void on_auth_key(struct store_req *r)
+{
+    struct st_auth_key *q = (struct st_auth_key *)r;
+    struct api_call *call = CALL_OF(r);
+    const char *key = bearer(call);
+    if (r->rc == STORE_UNAVAILABLE) {
+        api_store_error(call, r->rc);
+        return;
+    }
+    /* Unknown key ids still pay for a comparison, so timing says nothing. */
+    bool ok = key_hash_matches(key, q->key_hash) && r->rc == STORE_OK && !q->revoked;
+    if (!ok) {
+        api_error(call, 401, "unauthorized", NULL, "the API key is not valid");
+        return;
+    }
+    call->cred = NEED_WORKSPACE;
+    call->ws = q->ws;
+    if (call->route->need != NEED_WORKSPACE) {
+        wrong_kind(call);
+        return;
+    }
+    run_handler(call);
+}
+
+struct member_auth_job {
+    struct st_auth_member q; /* first: the job is its store request */
+    struct member_token token;
+};
+
+static void on_auth_member(struct store_req *r)
+{
+    struct member_auth_job *job = (struct member_auth_job *)r;
+    struct st_auth_member *q = &job->q;
+    struct member_token *t = &job->token;
+    struct api_call *call = CALL_OF(r);
+    if (r->rc == STORE_UNAVAILABLE) {
+        api_store_error(call, r->rc);
+        return;
+    }
+    if (r->rc != STORE_OK) {
+        api_error(call, 401, "invalid_token", NULL, "the token's workspace is unknown");
+        return;
+    }
+    enum token_error e = token_verify(t, q->ws.signing_secret, call->now / 1000);
+    if (e != TOKEN_OK) {
+        api_error(call, 401, "invalid_token", NULL, "%s", token_error_message(e));
+        return;
+    }
+    if (!q->member_found || !q->member.active ||
+        t->iat < q->member.created_at / 1000 - TOKEN_LEEWAY_S) {
+        api_error(call, 401, "invalid_token", NULL,
+                  "the token's member is unknown, deleted or inactive");
+        return;
+    }
+    call->cred = NEED_MEMBER;
+    call->ws = q->ws;
+    call->me = q->member;
+    if (call->route->need != NEED_MEMBER) {
+        wrong_kind(call);
+        return;
+    }
+    run_handler(call);
+}
+
+static void authenticate(struct api_call *call)
+{
+    struct api *api = call->api;
+    enum need need = call->route->need;
+    if (need == NEED_NONE) {
+        run_handler(call);
+        return;
+    }
+    const char *cred = bearer(call);
+    if (need == NEED_METRICS) {
+        if (!api->cfg.metrics_token) {
+            run_handler(call);
+            return;
+        }
+        uint8_t want[SHA256_LEN];
+        key_hash(api->cfg.metrics_token, want);
+        if (cred && key_hash_matches(cred, want))
+            run_handler(call);
+        else
+            api_error(call, 401, "unauthorized", NULL, "/metrics needs the metrics token");
+        return;
+    }
+    if (!cred) {
+        api_error(call, 401, "unauthorized", NULL,
+                  "send a credential: Authorization: Bearer <key or token>");
+        return;
+    }
+    switch (credential_kind_of(cred)) {
+    case CRED_ADMIN:
+        if (!key_hash_matches(cred, api->admin_key_hash)) {
+            api_error(call, 401, "unauthorized", NULL, "the admin key is not valid");
+            return;
+        }
+        call->cred = NEED_ADMIN;
+        if (need != NEED_ADMIN) {
+            wrong_kind(call);
+            return;
+        }
+        run_handler(call);
+        return;
+    case CRED_API_KEY: {
+        struct st_auth_key *q = API_REQ(call, st_auth_key, ST_AUTH_KEY, on_auth_key);
+        char *key_id = arena_alloc(call->arena, APIKEY_ID_LEN + 1);
+        if (apikey_id(cred, key_id) != 0) {
+            api_error(call, 401, "unauthorized", NULL, "the API key is malformed");
+            return;
+        }
+        q->key_id = key_id;
+        store_submit(api->store, &q->base);
+        return;
+    }
+    case CRED_MEMBER_TOKEN: {
+        struct member_auth_job *job =
+            API_REQ(call, member_auth_job, ST_AUTH_MEMBER, on_auth_member);
+        enum token_error e = token_parse(cred, call->arena, &job->token);
+        if (e != TOKEN_OK) {
+            api_error(call, 401, "invalid_token", NULL, "%s", token_error_message(e));
+            return;
+        }
+        job->q.ws_id = job->token.ws;
+        job->q.member_id = job->token.sub;
+        store_submit(api->store, &job->q.base);
+        return;
+    }
+    default:
+        api_error(call, 401, "unauthorized", NULL, "the credential is not recognised");
+    }
+}
+
+void api_handle(struct http_request *req, void *arg)
+{
+    struct api *api = arg;
+    struct api_call *call = ARENA_NEW(&req->arena, struct api_call);
+    call->api = api;
+    call->req = req;
+    call->arena = &req->arena;
+    call->now = hclock_now_ms(api->clock);
+    req->user = call;
+
+    bool path_known = false;
+    for (size_t i = 0; i < NROUTES; i++) {
+        const struct route *rt = &ROUTES[i];
+        if (rt->test_only && !api->cfg.test_clock)
+            continue;
+        memset(call->params, 0, sizeof call->params);
+        if (!match(call, rt->pattern, req->path))
+            continue;
+        path_known = true;
+        if (rt->verb != req->verb)
+            continue;
+        call->route = rt;
+        call->route_index = (int)i + 1;
+        authenticate(call);
+        return;
+    }
+    if (path_known) {
+        /* The methods this path does answer. */
+        char allow[64] = "";
+        for (size_t i = 0; i < NROUTES; i++) {
+            const struct route *rt = &ROUTES[i];
+            if ((rt->test_only && !api->cfg.test_clock) || !match(call, rt->pattern, req->path))
+                continue;
+            static const char *const verbs[] = {"GET", "POST", "PUT", "PATCH", "DELETE",
+                                                "HEAD", "OPTIONS", "?"};
+            if (allow[0])
+                strncat(allow, ", ", sizeof allow - strlen(allow) - 1);
+            strncat(allow, verbs[rt->verb], sizeof allow - strlen(allow) - 1);
+        }
+        http_add_header(req, "Allow", allow);
+        api_error(call, 405, "method_not_allowed", NULL, "%s is not allowed here; use %s",
+                  req->method, allow);
+        return;
+    }
+    api_error(call, 404, "not_found", NULL, "no such endpoint");
+}
+
+void api_observe(struct http_request *req, int status, void *arg)
+{
+    struct api *api = arg;
+    struct api_call *call = req->user;
+    double seconds = (double)(hclock_mono_ns() - req->started_ns) / 1e9;
+    int route = call ? call->route_index : 0;
+    metrics_http(api->metrics, route, status, seconds);
+    hlog_debug("http %s %s %d %.3fms id=%s", req->method ? req->method : "-",
+               req->path ? req->path : "-", status, seconds * 1e3, req->request_id);
+}

@@ -1,0 +1,235 @@
+/* config.c - the settings table and its sources (see config.h). */
+#include "app/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum kind { K_STR, K_INT, K_BOOL };
+
+struct setting {
+    const char *name;
+    enum kind kind;
+    size_t offset, size;
+    const char *def;
+    long lo, hi;
+    const char *help;
+};
+
+#define S(field, def, help) {#field, K_STR, offsetof(struct config, field), \
+    sizeof(((struct config *)0)->field), def, 0, 0, help}
+#define I(field, def, lo, hi, help) {#field, K_INT, offsetof(struct config, field), \
+    sizeof(int), def, lo, hi, help}
+#define B(field, def, help) {#field, K_BOOL, offsetof(struct config, field), \
+    sizeof(bool), def, 0, 1, help}
+
+static const struct setting SETTINGS[] = {
+    S(listen, "127.0.0.1:8080", "address and port to serve HTTP on"),
+    S(database, "herald.db", "SQLite file"),
+    S(log_level, "info", "debug, info, warn or error"),
+    S(synchronous, "full", "full: fsync every commit (durable); normal: faster, may lose the last commits on power loss"),
+    S(metrics_token, "", "bearer token required by /metrics (empty: open)"),
+    I(max_body_bytes, "262144", 1024, 16777216, "largest request body accepted"),
+    I(max_connections, "19000", 16, 1000000, "open HTTP connections at most"),
+    I(request_timeout_s, "30", 1, 3600, "time a request may take to arrive"),
+    I(idle_timeout_s, "75", 1, 3600, "keep-alive idle time"),
+    I(max_batch, "512", 1, 100000, "writes per group commit at most"),
+    I(prune_interval_s, "3600", 10, 86400, "how often retention pruning runs"),
+    I(token_ttl_s, "3600", 60, 86400, "lifetime of member tokens Herald mints"),
+    B(demo, "false", "seed a demo practice and print how to use it"),
+    B(test_clock, "false", "test-only clock control at /v1/test/clock; never in production"),
+};
+
+#define NSETTINGS (sizeof SETTINGS / sizeof *SETTINGS)
+
+static const struct setting *find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *n = SETTINGS[i].name;
+        if (strlen(n) != len)
+            continue;
+        bool same = true;
+        for (size_t k = 0; k < len && same; k++)
+            same = n[k] == name[k] || (n[k] == '_' && name[k] == '-');
+        if (same)
+            return &SETTINGS[i];
+    }
+    return NULL;
+}
+
+static int set(struct config *c, const struct setting *s, const char *value, const char *from,
+               FILE *err)
+{
+    char *field = (char *)c + s->offset;
+    switch (s->kind) {
+    case K_STR:
+        if (strlen(value) >= s->size) {
+            fprintf(err, "herald: %s (%s) is too long\n", s->name, from);
+            return -1;
+        }
+        strcpy(field, value);
+        return 0;
+    case K_INT: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || !*value || *end || v < s->lo || v > s->hi) {
+            fprintf(err, "herald: %s (%s) must be a whole number from %ld to %ld\n", s->name,
+                    from, s->lo, s->hi);
+            return -1;
+        }
+        *(int *)field = (int)v;
+        return 0;
+    }
+    case K_BOOL:
+        if (!strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes") ||
+            !strcmp(value, "on"))
+            *(bool *)field = true;
+        else if (!strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no") ||
+                 !strcmp(value, "off"))
+            *(bool *)field = false;
+        else {
+            fprintf(err, "herald: %s (%s) must be true or false\n", s->name, from);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static int load_file(struct config *c, const char *path, FILE *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(err, "herald: cannot read config %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[2048];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            fprintf(err, "herald: %s:%d: expected name = value\n", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(s), *value = trim(eq + 1);
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        }
+        const struct setting *st = find(name, strlen(name));
+        if (!st) {
+            fprintf(err, "herald: %s:%d: unknown setting %s\n", path, lineno, name);
+            rc = -1;
+            break;
+        }
+        char from[64];
+        snprintf(from, sizeof from, "line %d", lineno);
+        rc = set(c, st, value, from, err);
+    }
+    fclose(f);
+    return rc;
+}
+
+int config_load(struct config *c, int argc, char **argv, FILE *err)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NSETTINGS; i++)
+        set(c, &SETTINGS[i], SETTINGS[i].def, "default", err);
+
+    const char *file = getenv("HERALD_CONFIG");
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            file = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            file = argv[i] + 9;
+    if (file && *file && load_file(c, file, err) != 0)
+        return -1;
+
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        char env[64] = "HERALD_";
+        for (size_t k = 0; SETTINGS[i].name[k] && k < 50; k++)
+            env[7 + k] = (char)toupper((unsigned char)SETTINGS[i].name[k]);
+        const char *v = getenv(env);
+        if (v && set(c, &SETTINGS[i], v, env, err) != 0)
+            return -1;
+    }
+
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(err, "herald: unexpected argument %s\n", a);
+            return -1;
+        }
+        a += 2;
+        const char *eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        if (len == 6 && strncmp(a, "config", 6) == 0) {
+            if (!eq)
+                i++;
+            continue;
+        }
+        const struct setting *s = find(a, len);
+        if (!s) {
+            fprintf(err, "herald: unknown option --%.*s (see herald serve --help)\n", (int)len, a);
+            return -1;
+        }
+        const char *value;
+        if (eq)
+            value = eq + 1;
+        else if (s->kind == K_BOOL)
+            value = "true";
+        else if (i + 1 < argc)
+            value = argv[++i];
+        else {
+            fprintf(err, "herald: --%s needs a value\n", s->name);
+            return -1;
+        }
+        if (set(c, s, value, "command line", err) != 0)
+            return -1;
+    }
+    if (strcmp(c->synchronous, "full") != 0 && strcmp(c->synchronous, "normal") != 0) {
+        fprintf(err, "herald: synchronous must be full or normal\n");
+        return -1;
+    }
+    return 0;
+}
+
+void config_usage(FILE *out)
+{
+    fprintf(out, "usage: herald serve [options]\n\n"
+                 "Each option is also read from the environment as HERALD_<NAME> and from\n"
+                 "the file given by --config (lines of name = value); the command line wins.\n"
+                 "The admin key comes from HERALD_ADMIN_KEY, else it is generated on first\n"
+                 "start and printed once.\n\n");
+    fprintf(out, "  %-24s %s\n", "--config FILE", "read settings from FILE");
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        char flag[64];
+        snprintf(flag, sizeof flag, "--%s%s", SETTINGS[i].name,
+                 SETTINGS[i].kind == K_BOOL ? "" : " V");
+        for (char *p = flag + 2; *p && *p != ' '; p++)
+            if (*p == '_')
+                *p = '-';
+        fprintf(out, "  %-24s %s (default: %s)\n", flag, SETTINGS[i].help,
+                *SETTINGS[i].def ? SETTINGS[i].def : "none");
+    }
+}

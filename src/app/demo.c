@@ -1,0 +1,124 @@
+/* demo.c - `herald serve --demo`: a sample practice to try Herald with.
+ *
+ * Seeds workspace "demo" (Harbour Physiotherapy, Europe/Dublin) with an
+ * owner, two practitioners and a receptionist the first time, then prints
+ * the URL, the admin key (when known), a fresh API key for the workspace
+ * and a member token, with a first request to try. */
+#include "app/app.h"
+#include "auth/auth.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct demo_member {
+    const char *id, *name, *email, *phone;
+    enum role role;
+};
+
+static const struct demo_member MEMBERS[] = {
+    {"m_owner", "Olivia Byrne", "olivia@harbour.example", "+353861000001", ROLE_OWNER},
+    {"m_sam", "Sam Lee", "sam@harbour.example", "+353861000002", ROLE_PRACTITIONER},
+    {"m_priya", "Priya Nair", "priya@harbour.example", "+353861000003", ROLE_PRACTITIONER},
+    {"m_rita", "Rita Walsh", "rita@harbour.example", "+353861000004", ROLE_RECEPTIONIST},
+};
+
+int demo_seed(struct store *s, struct hclock *clock, const char *url, const char *admin_key)
+{
+    struct arena a = ARENA_INIT;
+    int rc = -1;
+    int64_t now = hclock_now_ms(clock);
+
+    struct st_ws_get *get = ARENA_NEW(&a, struct st_ws_get);
+    get->base.op = ST_WS_GET;
+    get->base.arena = &a;
+    get->id = "demo";
+    int found = store_call(s, &get->base);
+    struct workspace ws;
+    if (found == STORE_NOT_FOUND) {
+        struct st_ws_create *c = ARENA_NEW(&a, struct st_ws_create);
+        c->base.op = ST_WS_CREATE;
+        c->base.arena = &a;
+        c->id = "demo";
+        c->name = "Harbour Physiotherapy";
+        c->timezone = "Europe/Dublin";
+        char *secret = signing_secret_generate();
+        c->signing_secret = arena_strdup(&a, secret);
+        free(secret);
+        char *key = apikey_generate(c->key_id);
+        key_hash(key, c->key_hash);
+        free(key); /* a fresh key is issued below, on every start */
+        c->now = now;
+        if (store_call(s, &c->base) != STORE_OK)
+            goto out;
+        ws = c->out;
+        for (size_t i = 0; i < sizeof MEMBERS / sizeof *MEMBERS; i++) {
+            struct st_member_put *m = ARENA_NEW(&a, struct st_member_put);
+            m->base.op = ST_MEMBER_PUT;
+            m->base.arena = &a;
+            m->wid = ws.wid;
+            m->id = MEMBERS[i].id;
+            m->f.name = MEMBERS[i].name;
+            m->f.email = MEMBERS[i].email;
+            m->f.phone = MEMBERS[i].phone;
+            m->f.role = MEMBERS[i].role;
+            m->f.active = true;
+            m->now = now;
+            if (store_call(s, &m->base) != STORE_OK)
+                goto out;
+        }
+        hlog_info("demo: seeded workspace demo with %zu members",
+                  sizeof MEMBERS / sizeof *MEMBERS);
+    } else if (found == STORE_OK) {
+        ws = get->out;
+    } else {
+        goto out;
+    }
+
+    struct st_key_create *k = ARENA_NEW(&a, struct st_key_create);
+    k->base.op = ST_KEY_CREATE;
+    k->base.arena = &a;
+    k->wid = ws.wid;
+    k->now = now;
+    k->name = "demo";
+    char *api_key = apikey_generate(k->key_id);
+    key_hash(api_key, k->key_hash);
+    if (store_call(s, &k->base) != STORE_OK) {
+        free(api_key);
+        goto out;
+    }
+    int64_t iat = now / 1000;
+    char *token = token_sign("m_sam", ws.id, iat, iat + TOKEN_MAX_LIFETIME_S, ws.signing_secret);
+
+    printf("\n"
+           "  Herald demo: %s (workspace \"demo\", time zone %s)\n"
+           "    URL               %s\n"
+           "    admin key         %s\n"
+           "    workspace API key %s\n"
+           "    member token      %s\n"
+           "                      (Sam Lee, practitioner; valid 24 h)\n\n"
+           "  Try:\n"
+           "    curl -s %s/v1/events -H 'Authorization: Bearer %s' \\\n"
+           "      -H 'Content-Type: application/json' -d '{\"id\":\"evt_1\",\"type\":"
+           "\"appointment.booked\",\"occurred_at\":\"2026-11-21T09:30:00Z\",\"source\":"
+           "\"booking_page\",\"actor\":{\"kind\":\"client\",\"id\":\"cl_1\",\"name\":"
+           "\"Dana Reyes\"},\"data\":{\"appointment\":{\"id\":\"ap_1\",\"starts_at\":"
+           "\"2026-11-24T14:30:00Z\",\"staff_ids\":[\"m_sam\"]},\"client\":{\"id\":\"cl_1\","
+           "\"name\":\"Dana Reyes\"}}}'\n"
+           "    curl -s %s/v1/me/notifications -H 'Authorization: Bearer %s'\n\n",
+           ws.name, ws.timezone, url,
+           admin_key ? admin_key : "(set on first start; set HERALD_ADMIN_KEY to choose one)",
+           api_key, token, url, api_key, url, token);
+    fflush(stdout);
+    free(api_key);
+    free(token);
+    rc = 0;
+out:
+    if (rc != 0)
+        hlog_error("demo: seeding failed");
+    arena_reset(&a);
+    return rc;
+}

@@ -1,0 +1,291 @@
+/* serve.c - `herald serve`: one event loop, the HTTP server, the store.
+ *
+ * Shutdown (SIGTERM or SIGINT): stop accepting, let in-flight requests
+ * finish and answer, then close the store, which commits what is queued.
+ * A second signal, or 15 s without finishing, exits at once; committed
+ * work is safe either way. */
+#include "api/api.h"
+#include "app/app.h"
+#include "app/config.h"
+#include "auth/auth.h"
+#include "core/clock.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "herald_version.h"
+#include "http/http.h"
+#include "metrics/metrics.h"
+#include "store/store.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHUTDOWN_GRACE_S 15
+#define PRUNE_BATCH 500
+
+struct server {
+    struct config cfg;
+    struct event_base *base;
+    struct hclock clock;
+    struct metrics *metrics;
+    struct store *store;
+    struct http_server *http;
+    struct api api;
+    struct event *sigterm, *sigint, *grace, *prune;
+    bool stopping;
+    bool pruning;
+};
+
+static void on_drained(void *arg)
+{
+    struct server *s = arg;
+    hlog_info("serve: all requests answered; closing");
+    event_base_loopbreak(s->base);
+}
+
+static void on_grace(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct server *s = arg;
+    hlog_warn("serve: requests still open after %d s; stopping anyway", SHUTDOWN_GRACE_S);
+    event_base_loopbreak(s->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct server *s = arg;
+    if (s->stopping) {
+        hlog_warn("serve: second signal; stopping now");
+        event_base_loopbreak(s->base);
+        return;
+    }
+    s->stopping = true;
+    s->api.ready = false;
+    hlog_info("serve: %s: no new connections; finishing %d open ones",
+              sig == SIGTERM ? "SIGTERM" : "SIGINT", http_server_connections(s->http));
+    struct timeval tv = {SHUTDOWN_GRACE_S, 0};
+    event_add(s->grace, &tv);
+    http_server_drain(s->http, on_drained, s);
+}
+
+static void on_pruned(struct store_req *r)
+{
+    struct st_prune *q = (struct st_prune *)r;
+    struct server *s = r->arg;
+    s->pruning = false;
+    if (r->rc == STORE_OK && q->events_deleted)
+        hlog_info("retention: removed %lld events and %lld notifications",
+                  (long long)q->events_deleted, (long long)q->notifications_deleted);
+    struct arena *a = r->arena;
+    arena_reset(a);
+    free(a);
+}
+
+static void on_prune_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct server *s = arg;
+    if (s->pruning || s->stopping)
+        return;
+    s->pruning = true;
+    struct arena *a = xcalloc(1, sizeof *a);
+    struct st_prune *q = ARENA_NEW(a, struct st_prune);
+    q->base.op = ST_PRUNE;
+    q->base.done = on_pruned;
+    q->base.arg = s;
+    q->base.arena = a;
+    q->now = hclock_now_ms(&s->clock);
+    q->max_events = PRUNE_BATCH;
+    store_submit(s->store, &q->base);
+}
+
+static int hex_decode(const char *hex, uint8_t *out, size_t n)
+{
+    if (strlen(hex) != 2 * n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+/* The admin key: HERALD_ADMIN_KEY, else the stored hash, else a new key
+ * printed once. *shown receives a key to print in the demo banner. */
+static int admin_key_setup(struct server *s, char **shown)
+{
+    *shown = NULL;
+    const char *env = getenv("HERALD_ADMIN_KEY");
+    if (env && *env) {
+        if (credential_kind_of(env) != CRED_ADMIN || strlen(env) < 24) {
+            hlog_error("serve: HERALD_ADMIN_KEY must start with hak_ and be at least 24 "
+                       "characters");
+            return -1;
+        }
+        key_hash(env, s->api.admin_key_hash);
+        if (s->cfg.demo)
+            *shown = xstrdup(env);
+        return 0;
+    }
+    char stored[2 * SHA256_LEN + 1];
+    if (store_meta_get(s->store, "admin_key_sha256", stored, sizeof stored) == STORE_OK &&
+        hex_decode(stored, s->api.admin_key_hash, SHA256_LEN) == 0)
+        return 0;
+    char *key = admin_key_generate();
+    key_hash(key, s->api.admin_key_hash);
+    hex_encode(s->api.admin_key_hash, SHA256_LEN, stored);
+    if (store_meta_set(s->store, "admin_key_sha256", stored) != STORE_OK) {
+        free(key);
+        return -1;
+    }
+    /* Printed once, to the terminal, never to the log. */
+    printf("herald: generated the admin key (shown once, store it now):\n  %s\n", key);
+    fflush(stdout);
+    *shown = key;
+    return 0;
+}
+
+static int split_listen(const char *listen, char *host, size_t cap, int *port)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || (size_t)(colon - listen) >= cap)
+        return -1;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    if (host[0] == '[') { /* [::1]:8080 */
+        size_t n = strlen(host);
+        if (host[n - 1] != ']')
+            return -1;
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = '\0';
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 0 || p > 65535)
+        return -1;
+    *port = (int)p;
+    return 0;
+}
+
+int app_serve(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            config_usage(stdout);
+            return 0;
+        }
+    struct server *s = xcalloc(1, sizeof *s);
+    int status = 1;
+    char *shown_key = NULL;
+    if (config_load(&s->cfg, argc, argv, stderr) != 0)
+        goto out;
+    enum hlog_level level;
+    if (hlog_parse_level(s->cfg.log_level, &level) != 0) {
+        fprintf(stderr, "herald: log_level must be debug, info, warn or error\n");
+        goto out;
+    }
+    hlog_set_level(level);
+    char host[256];
+    int port;
+    if (split_listen(s->cfg.listen, host, sizeof host, &port) != 0) {
+        fprintf(stderr, "herald: listen must be HOST:PORT, e.g. 127.0.0.1:8080\n");
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    jx_init();
+
+    s->base = event_base_new();
+    s->metrics = metrics_new();
+    if (s->cfg.test_clock) {
+        hclock_init_test(&s->clock, hclock_real_ms());
+        hlog_warn("serve: --test-clock is on: time moves only through /v1/test/clock");
+    } else {
+        hclock_init_real(&s->clock);
+    }
+    struct store_options so = {
+        .backend = "sqlite",
+        .dsn = s->cfg.database,
+        .threaded = true,
+        .base = s->base,
+        .sync_full = strcmp(s->cfg.synchronous, "full") == 0,
+        .max_batch = s->cfg.max_batch,
+        .metrics = s->metrics,
+    };
+    s->store = store_open(&so);
+    if (!s->store)
+        goto out;
+    if (admin_key_setup(s, &shown_key) != 0)
+        goto out;
+
+    api_config_default(&s->api.cfg);
+    s->api.cfg.test_clock = s->cfg.test_clock;
+    s->api.cfg.metrics_token = s->cfg.metrics_token[0] ? s->cfg.metrics_token : NULL;
+    s->api.cfg.default_token_ttl_s = s->cfg.token_ttl_s;
+    s->api.store = s->store;
+    s->api.clock = &s->clock;
+    s->api.metrics = s->metrics;
+
+    struct http_limits limits;
+    http_limits_default(&limits);
+    limits.max_body_bytes = (size_t)s->cfg.max_body_bytes;
+    limits.max_connections = s->cfg.max_connections;
+    limits.request_timeout_s = s->cfg.request_timeout_s;
+    limits.idle_timeout_s = s->cfg.idle_timeout_s;
+    s->http = http_server_new(s->base, &limits, api_handle, &s->api);
+    http_server_set_observer(s->http, api_observe, &s->api);
+    s->api.http = s->http;
+    int bound = http_server_listen(s->http, host, port);
+    if (bound < 0)
+        goto out;
+    char url[300];
+    snprintf(url, sizeof url, "http://%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
+             strchr(host, ':') ? "]" : "", bound);
+    if (s->cfg.demo && demo_seed(s->store, &s->clock, url, shown_key) != 0)
+        goto out;
+    s->api.ready = true;
+
+    s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
+    s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
+    s->grace = evtimer_new(s->base, on_grace, s);
+    s->prune = event_new(s->base, -1, EV_PERSIST, on_prune_timer, s);
+    event_add(s->sigterm, NULL);
+    event_add(s->sigint, NULL);
+    struct timeval every = {s->cfg.prune_interval_s, 0};
+    event_add(s->prune, &every);
+
+    hlog_info("serve: herald %s listening on %s (database %s, synchronous=%s)", HERALD_VERSION,
+              url, s->cfg.database, s->cfg.synchronous);
+    printf("herald: listening on %s\n", url);
+    fflush(stdout);
+    event_base_dispatch(s->base);
+    status = 0;
+
+out:
+    /* The store first: its last completions answer through the server. */
+    store_close(s->store);
+    if (s->http)
+        http_server_free(s->http);
+    if (s->sigterm)
+        event_free(s->sigterm);
+    if (s->sigint)
+        event_free(s->sigint);
+    if (s->grace)
+        event_free(s->grace);
+    if (s->prune)
+        event_free(s->prune);
+    if (s->base)
+        event_base_free(s->base);
+    metrics_free(s->metrics);
+    free(shown_key);
+    free(s);
+    if (status == 0)
+        hlog_info("serve: stopped");
+    return status;
+}

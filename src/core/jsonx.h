@@ -1,0 +1,32 @@
+/* jsonx.h - what Herald adds to jansson: a nesting limit checked before
+ * parsing, the canonical form used to compare bodies, and strict parsing
+ * with a position in the error. */
+#ifndef HERALD_CORE_JSONX_H
+#define HERALD_CORE_JSONX_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Installs Herald's aborting allocator into jansson; call once at start. */
+void jx_init(void);
+
+/* Scans raw JSON text and reports whether arrays/objects nest deeper than
+ * max_depth (strings are skipped properly). Cheap, and it keeps hostile
+ * input away from the recursive parser. */
+bool jx_depth_ok(const char *text, size_t len, int max_depth);
+
+/* Parses text strictly (duplicate keys rejected, no NUL in strings).
+ * On failure returns NULL and writes "line L column C: why" to err. */
+json_t *jx_parse(const char *text, size_t len, char *err, size_t errlen);
+
+/* Canonical text: compact, keys sorted. Two bodies are "the same JSON value"
+ * exactly when their canonical texts are equal. Caller frees. */
+char *jx_canonical(const json_t *v);
+
+/* Helpers that return NULL/fallback when the path is absent or mistyped. */
+const char *jx_str(const json_t *obj, const char *key);
+json_t *jx_obj(const json_t *obj, const char *key);
+json_t *jx_arr(const json_t *obj, const char *key);
+
+#endif

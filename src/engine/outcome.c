@@ -1,0 +1,74 @@
+/* outcome.c - the JSON answer of an accepted event (see outcome.h). */
+#include "engine/outcome.h"
+#include "core/jw.h"
+
+void outcome_channels(struct jw *w, unsigned channels)
+{
+    jw_arr(w);
+    for (int ch = 0; ch < CH_COUNT; ch++)
+        if (channels & CH_BIT(ch))
+            jw_str(w, channel_name((enum channel)ch));
+    jw_arr_end(w);
+}
+
+void outcome_reasons(struct jw *w, unsigned reasons)
+{
+    jw_arr(w);
+    for (unsigned bit = 0; bit < RCP_COUNT_BITS; bit++)
+        if (reasons & (1u << bit))
+            jw_str(w, recipient_rule_reason(1u << bit));
+    jw_arr_end(w);
+}
+
+void outcome_json(const struct event_view *ev, int64_t received_at,
+                  const struct decisions *d, const int64_t *nids, struct buf *out)
+{
+    struct jw w;
+    jw_init(&w, out);
+    jw_obj(&w);
+    jw_key(&w, "event");
+    jw_obj(&w);
+    jw_kstr(&w, "id", ev->id);
+    jw_kstr(&w, "type", ev->type->name);
+    jw_key(&w, "occurred_at");
+    jw_time(&w, ev->occurred_at);
+    jw_key(&w, "received_at");
+    jw_time(&w, received_at);
+    jw_obj_end(&w);
+
+    jw_key(&w, "notifications");
+    jw_arr(&w);
+    for (size_t i = 0; i < d->n; i++) {
+        const struct decision *x = &d->v[i];
+        if (x->skip)
+            continue;
+        char id[NOTIFICATION_ID_MAX];
+        notification_id_format(nids[i], id);
+        jw_obj(&w);
+        jw_kstr(&w, "id", id);
+        jw_kstr(&w, "member_id", x->member_id);
+        jw_kstr(&w, "category", category_name(x->category));
+        jw_key(&w, "channels");
+        outcome_channels(&w, x->channels);
+        jw_key(&w, "reasons");
+        outcome_reasons(&w, x->reasons);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+
+    jw_key(&w, "skipped");
+    jw_arr(&w);
+    for (size_t i = 0; i < d->n; i++) {
+        const struct decision *x = &d->v[i];
+        if (!x->skip)
+            continue;
+        jw_obj(&w);
+        jw_kstr(&w, "member_id", x->member_id);
+        jw_kstr(&w, "reason", x->skip);
+        if (x->member)
+            jw_kstr(&w, "category", category_name(x->category));
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+}

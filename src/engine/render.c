@@ -1,0 +1,318 @@
+/* render.c - ICU-backed rendering of notification texts (see render.h).
+ *
+ * Dates use the skeleton "EEEdMMMjmm" through ICU's pattern generator, so
+ * each locale gets its own order and hour cycle: "Tue, Dec 3, 2:30 PM" in
+ * en, "Tue 3 Dec, 2:30 pm" in en-AU, "mar. 3 déc., 14:30" in fr. Zones are
+ * passed to each formatter; the process-global TZ is never touched. */
+#include "engine/render.h"
+#include "core/buf.h"
+#include "core/timefmt.h"
+#include "engine/template.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/ucal.h>
+#include <unicode/udat.h>
+#include <unicode/udatpg.h>
+#include <unicode/uloc.h>
+#include <unicode/unum.h>
+#include <unicode/ustring.h>
+
+#define CACHE_SLOTS 32
+#define DEFAULT_LOCALE "en"
+
+struct date_slot {
+    char locale[ULOC_FULLNAME_CAPACITY];
+    char tz[64];
+    UDateFormat *fmt;
+    uint64_t used;
+};
+
+struct num_slot {
+    char locale[ULOC_FULLNAME_CAPACITY];
+    UNumberFormat *fmt;
+    uint64_t used;
+};
+
+struct render_ctx {
+    struct date_slot dates[CACHE_SLOTS];
+    struct num_slot nums[CACHE_SLOTS];
+    uint64_t tick;
+};
+
+struct render_ctx *render_new(void)
+{
+    return xcalloc(1, sizeof(struct render_ctx));
+}
+
+void render_free(struct render_ctx *rc)
+{
+    if (!rc)
+        return;
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        if (rc->dates[i].fmt)
+            udat_close(rc->dates[i].fmt);
+        if (rc->nums[i].fmt)
+            unum_close(rc->nums[i].fmt);
+    }
+    free(rc);
+}
+
+bool render_timezone_valid(const char *tz)
+{
+    if (!tz || !*tz || strlen(tz) >= 64)
+        return false;
+    UChar id[64], canon[128];
+    UErrorCode st = U_ZERO_ERROR;
+    u_uastrcpy(id, tz);
+    UBool system = false;
+    ucal_getCanonicalTimeZoneID(id, -1, canon, 128, &system, &st);
+    return U_SUCCESS(st) && system;
+}
+
+/* BCP 47 tag -> ICU locale id; false when ICU cannot parse all of it. */
+static bool locale_id(const char *tag, char *out, size_t cap)
+{
+    if (!tag || !*tag || strlen(tag) > 64)
+        return false;
+    UErrorCode st = U_ZERO_ERROR;
+    int32_t parsed = 0;
+    uloc_forLanguageTag(tag, out, (int32_t)cap, &parsed, &st);
+    if (U_FAILURE(st) || parsed != (int32_t)strlen(tag))
+        return false;
+    char lang[16];
+    st = U_ZERO_ERROR;
+    uloc_getLanguage(out, lang, sizeof lang, &st);
+    return U_SUCCESS(st) && lang[0] && uloc_getISO3Language(out)[0];
+}
+
+bool render_locale_valid(const char *tag)
+{
+    char id[ULOC_FULLNAME_CAPACITY];
+    return locale_id(tag, id, sizeof id);
+}
+
+static UDateFormat *date_format(struct render_ctx *rc, const char *locale, const char *tz)
+{
+    struct date_slot *victim = &rc->dates[0];
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        struct date_slot *s = &rc->dates[i];
+        if (s->fmt && strcmp(s->locale, locale) == 0 && strcmp(s->tz, tz) == 0) {
+            s->used = ++rc->tick;
+            return s->fmt;
+        }
+        if (s->used < victim->used)
+            victim = s;
+    }
+    UErrorCode st = U_ZERO_ERROR;
+    UDateTimePatternGenerator *gen = udatpg_open(locale, &st);
+    if (U_FAILURE(st))
+        return NULL;
+    UChar skeleton[16], pattern[64], utz[64];
+    u_uastrcpy(skeleton, "EEEdMMMjmm");
+    int32_t plen = udatpg_getBestPattern(gen, skeleton, -1, pattern, 64, &st);
+    udatpg_close(gen);
+    if (U_FAILURE(st))
+        return NULL;
+    u_uastrcpy(utz, tz);
+    UDateFormat *fmt = udat_open(UDAT_PATTERN, UDAT_PATTERN, locale, utz, -1, pattern,
+                                 plen, &st);
+    if (U_FAILURE(st))
+        return NULL;
+    if (victim->fmt)
+        udat_close(victim->fmt);
+    snprintf(victim->locale, sizeof victim->locale, "%s", locale);
+    snprintf(victim->tz, sizeof victim->tz, "%s", tz);
+    victim->fmt = fmt;
+    victim->used = ++rc->tick;
+    return fmt;
+}
+
+static UNumberFormat *currency_format(struct render_ctx *rc, const char *locale)
+{
+    struct num_slot *victim = &rc->nums[0];
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        struct num_slot *s = &rc->nums[i];
+        if (s->fmt && strcmp(s->locale, locale) == 0) {
+            s->used = ++rc->tick;
+            return s->fmt;
+        }
+        if (s->used < victim->used)
+            victim = s;
+    }
+    UErrorCode st = U_ZERO_ERROR;
+    UNumberFormat *fmt = unum_open(UNUM_CURRENCY, NULL, 0, locale, NULL, &st);
+    if (U_FAILURE(st))
+        return NULL;
+    if (victim->fmt)
+        unum_close(victim->fmt);
+    snprintf(victim->locale, sizeof victim->locale, "%s", locale);
+    victim->fmt = fmt;
+    victim->used = ++rc->tick;
+    return fmt;
+}
+
+static const char *to_utf8(const UChar *s, int32_t n, struct arena *a)
+{
+    UErrorCode st = U_ZERO_ERROR;
+    int32_t len = 0;
+    u_strToUTF8(NULL, 0, &len, s, n, &st);
+    st = U_ZERO_ERROR;
+    char *out = arena_alloc(a, (size_t)len + 1);
+    u_strToUTF8(out, len + 1, NULL, s, n, &st);
+    return U_SUCCESS(st) ? out : "";
+}
+
+static const char *pick_locale(const char *tag, char *id, size_t cap)
+{
+    if (!locale_id(tag, id, cap))
+        snprintf(id, cap, "%s", DEFAULT_LOCALE);
+    return id;
+}
+
+const char *render_time(struct render_ctx *rc, int64_t ms, const char *tz,
+                        const char *locale, struct arena *a)
+{
+    char loc[ULOC_FULLNAME_CAPACITY];
+    pick_locale(locale, loc, sizeof loc);
+    if (!render_timezone_valid(tz))
+        tz = "UTC";
+    UDateFormat *fmt = date_format(rc, loc, tz);
+    if (!fmt)
+        return "";
+    UChar out[128];
+    UErrorCode st = U_ZERO_ERROR;
+    int32_t n = udat_format(fmt, (UDate)ms, out, 128, NULL, &st);
+    return U_SUCCESS(st) ? to_utf8(out, n, a) : "";
+}
+
+const char *render_amount(struct render_ctx *rc, double amount, const char *currency,
+                          const char *locale, struct arena *a)
+{
+    char loc[ULOC_FULLNAME_CAPACITY];
+    pick_locale(locale, loc, sizeof loc);
+    UNumberFormat *fmt = currency_format(rc, loc);
+    if (!fmt || !currency || strlen(currency) != 3)
+        return arena_printf(a, "%.2f %s", amount, currency ? currency : "");
+    UChar cur[4], out[64];
+    u_uastrcpy(cur, currency);
+    UErrorCode st = U_ZERO_ERROR;
+    int32_t n = unum_formatDoubleCurrency(fmt, amount, cur, out, 64, NULL, &st);
+    return U_SUCCESS(st) ? to_utf8(out, n, a) : arena_printf(a, "%.2f %s", amount, currency);
+}
+
+/* ---- variables of the templates ---- */
+
+struct vars {
+    struct render_ctx *rc;
+    const struct event_view *ev;
+    const struct workspace *ws;
+    const struct member *m;
+    const char *subject_name;
+    const char *tz, *locale;
+    struct arena *a;
+};
+
+static const char *dstr(const json_t *data, const char *obj, const char *key)
+{
+    const json_t *o = obj ? json_object_get(data, obj) : data;
+    return json_string_value(json_object_get(o, key));
+}
+
+static const char *amount_of(struct vars *v, const char *obj)
+{
+    json_t *o = json_object_get(v->ev->data, obj);
+    json_t *amount = json_object_get(o, "amount");
+    if (!json_is_number(amount))
+        return NULL;
+    return render_amount(v->rc, json_number_value(amount), dstr(o, NULL, "currency"),
+                         v->locale, v->a);
+}
+
+static const char *time_of(struct vars *v, const char *obj)
+{
+    int64_t ms;
+    const char *s = dstr(v->ev->data, obj, "starts_at");
+    if (!s || rfc3339_parse(s, &ms) != 0)
+        return NULL;
+    return render_time(v->rc, ms, v->tz, v->locale, v->a);
+}
+
+static const char *var(void *ctx, const char *name, size_t len)
+{
+    struct vars *v = ctx;
+    const json_t *d = v->ev->data;
+#define IS(s) (len == sizeof(s) - 1 && memcmp(name, s, len) == 0)
+    if (IS("client"))
+        return dstr(d, "client", "name");
+    if (IS("service"))
+        return dstr(json_object_get(d, "appointment"), "service", "name");
+    if (IS("when"))
+        return time_of(v, "appointment");
+    if (IS("previous_when"))
+        return time_of(v, "previous");
+    if (IS("reason"))
+        return dstr(d, NULL, "reason");
+    if (IS("actor"))
+        return v->ev->actor_name;
+    if (IS("source")) {
+        const char *s = v->ev->source;
+        if (!s || strcmp(s, "staff") == 0 || strcmp(s, "system") == 0)
+            return NULL;
+        return source_label(s);
+    }
+    if (IS("form"))
+        return dstr(d, "form", "name");
+    if (IS("file"))
+        return dstr(d, "file", "name");
+    if (IS("note"))
+        return dstr(d, "note", "title");
+    if (IS("invoice_number"))
+        return dstr(d, "invoice", "number");
+    if (IS("amount")) {
+        const char *a = amount_of(v, "invoice");
+        if (!a)
+            a = amount_of(v, "subscription");
+        if (!a)
+            a = amount_of(v, "referral");
+        return a;
+    }
+    if (IS("plan"))
+        return dstr(d, "subscription", "plan");
+    if (IS("referred"))
+        return dstr(d, "referral", "referred_name");
+    if (IS("referral_reason"))
+        return dstr(d, "referral", "reason");
+    if (IS("inbox"))
+        return dstr(d, "inbox", "name");
+    if (IS("subject"))
+        return v->subject_name ? v->subject_name : dstr(d, NULL, "member_id");
+    if (IS("conversation"))
+        return dstr(d, "conversation", "name");
+#undef IS
+    return NULL;
+}
+
+void render_notification(struct render_ctx *rc, const struct event_view *ev,
+                         const struct workspace *ws, const struct member *m,
+                         const char *subject_name, struct arena *a, struct rendered *out)
+{
+    struct vars v = {rc, ev, ws, m, subject_name, NULL, NULL, a};
+    v.tz = m && m->timezone && *m->timezone ? m->timezone : ws->timezone;
+    v.locale = m && m->locale && *m->locale ? m->locale : DEFAULT_LOCALE;
+
+    const struct event_type *t = ev->type;
+    const char *body_tpl = t->body;
+    const char *subject = dstr(ev->data, NULL, "member_id");
+    if (t->body_self && m && subject && strcmp(subject, m->id) == 0)
+        body_tpl = t->body_self;
+
+    struct buf b = BUF_INIT;
+    template_render(t->title, var, &v, &b);
+    out->title = arena_strndup(a, b.data ? b.data : "", b.len);
+    buf_clear(&b);
+    template_render(body_tpl, var, &v, &b);
+    out->body = arena_strndup(a, b.data ? b.data : "", b.len);
+    buf_free(&b);
+}

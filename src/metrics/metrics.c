@@ -1,0 +1,190 @@
+/* metrics.c - Prometheus counters and histograms (see metrics.h). */
+#include "metrics/metrics.h"
+#include "core/arena.h"
+#include "engine/catalogue.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+typedef _Atomic uint64_t counter;
+
+/* Status codes get a slot each; anything else counts as "other". */
+static const int STATUSES[] = {200, 201, 202, 204, 400, 401, 403, 404, 405, 408, 409,
+                               413, 415, 429, 431, 500, 503};
+#define NSTATUS (sizeof STATUSES / sizeof *STATUSES + 1)
+
+static const double LATENCY_BOUNDS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                        0.05,   0.1,   0.25,   0.5,   1,    2.5};
+#define NBOUNDS (sizeof LATENCY_BOUNDS / sizeof *LATENCY_BOUNDS)
+
+struct histogram {
+    counter buckets[NBOUNDS + 1]; /* last: +Inf */
+    counter count;
+    counter sum_us;
+};
+
+#define MAX_TYPES 64
+#define MAX_BATCH_BUCKETS 8
+static const unsigned BATCH_BOUNDS[MAX_BATCH_BUCKETS - 1] = {1, 4, 16, 64, 256, 1024, 4096};
+
+struct metrics {
+    counter requests[METRICS_MAX_ROUTES][NSTATUS];
+    struct histogram request_seconds;
+    counter events[MAX_TYPES];
+    counter duplicates[MAX_TYPES];
+    counter notifications;
+    struct histogram commit_seconds;
+    counter commit_jobs[MAX_BATCH_BUCKETS];
+    counter commits;
+    counter jobs;
+    counter store_errors;
+};
+
+struct metrics *metrics_new(void)
+{
+    return xcalloc(1, sizeof(struct metrics));
+}
+
+void metrics_free(struct metrics *m)
+{
+    free(m);
+}
+
+static void observe(struct histogram *h, double seconds)
+{
+    size_t i = 0;
+    while (i < NBOUNDS && seconds > LATENCY_BOUNDS[i])
+        i++;
+    atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_us, (uint64_t)(seconds * 1e6), memory_order_relaxed);
+}
+
+void metrics_http(struct metrics *m, int route, int status, double seconds)
+{
+    if (!m)
+        return;
+    size_t slot = NSTATUS - 1;
+    for (size_t i = 0; i < NSTATUS - 1; i++)
+        if (STATUSES[i] == status)
+            slot = i;
+    if (route < 0 || route >= METRICS_MAX_ROUTES)
+        route = 0;
+    atomic_fetch_add_explicit(&m->requests[route][slot], 1, memory_order_relaxed);
+    observe(&m->request_seconds, seconds);
+}
+
+void metrics_event(struct metrics *m, size_t type_index, bool duplicate)
+{
+    if (!m || type_index >= MAX_TYPES)
+        return;
+    atomic_fetch_add_explicit(duplicate ? &m->duplicates[type_index] : &m->events[type_index],
+                              1, memory_order_relaxed);
+}
+
+void metrics_notifications(struct metrics *m, size_t n)
+{
+    if (m)
+        atomic_fetch_add_explicit(&m->notifications, n, memory_order_relaxed);
+}
+
+void metrics_commit(struct metrics *m, double seconds, size_t jobs)
+{
+    if (!m)
+        return;
+    observe(&m->commit_seconds, seconds);
+    size_t i = 0;
+    while (i < MAX_BATCH_BUCKETS - 1 && jobs > BATCH_BOUNDS[i])
+        i++;
+    atomic_fetch_add_explicit(&m->commit_jobs[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->commits, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->jobs, jobs, memory_order_relaxed);
+}
+
+void metrics_store_error(struct metrics *m)
+{
+    if (m)
+        atomic_fetch_add_explicit(&m->store_errors, 1, memory_order_relaxed);
+}
+
+static uint64_t get(counter *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static void render_histogram(struct buf *out, const char *name, const char *help,
+                             struct histogram *h)
+{
+    buf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    uint64_t cum = 0;
+    for (size_t i = 0; i < NBOUNDS; i++) {
+        cum += get(&h->buckets[i]);
+        buf_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name, LATENCY_BOUNDS[i],
+                   (unsigned long long)cum);
+    }
+    cum += get(&h->buckets[NBOUNDS]);
+    buf_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+    buf_printf(out, "%s_sum %.6f\n%s_count %llu\n", name, (double)get(&h->sum_us) / 1e6,
+               name, (unsigned long long)get(&h->count));
+}
+
+void metrics_render(struct metrics *m, struct buf *out, const char *const *route_names,
+                    size_t nroutes, int open_connections)
+{
+    buf_adds(out, "# HELP herald_http_requests_total HTTP requests answered, by route and status.\n"
+                  "# TYPE herald_http_requests_total counter\n");
+    for (size_t r = 0; r < nroutes && r < METRICS_MAX_ROUTES; r++)
+        for (size_t s = 0; s < NSTATUS; s++) {
+            uint64_t v = get(&m->requests[r][s]);
+            if (!v)
+                continue;
+            if (s < NSTATUS - 1)
+                buf_printf(out, "herald_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                           route_names[r], STATUSES[s], (unsigned long long)v);
+            else
+                buf_printf(out, "herald_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+                           route_names[r], (unsigned long long)v);
+        }
+    render_histogram(out, "herald_http_request_duration_seconds",
+                     "Time from a complete request to its answer.", &m->request_seconds);
+
+    buf_adds(out, "# HELP herald_events_total Events accepted, by type.\n"
+                  "# TYPE herald_events_total counter\n");
+    for (size_t i = 0; i < catalogue_count() && i < MAX_TYPES; i++)
+        buf_printf(out, "herald_events_total{type=\"%s\"} %llu\n", catalogue_at(i)->name,
+                   (unsigned long long)get(&m->events[i]));
+    buf_adds(out, "# HELP herald_event_duplicates_total Events sent again with the same id and body.\n"
+                  "# TYPE herald_event_duplicates_total counter\n");
+    for (size_t i = 0; i < catalogue_count() && i < MAX_TYPES; i++)
+        buf_printf(out, "herald_event_duplicates_total{type=\"%s\"} %llu\n",
+                   catalogue_at(i)->name, (unsigned long long)get(&m->duplicates[i]));
+    buf_printf(out, "# HELP herald_notifications_total Notifications made.\n"
+                    "# TYPE herald_notifications_total counter\n"
+                    "herald_notifications_total %llu\n",
+               (unsigned long long)get(&m->notifications));
+
+    render_histogram(out, "herald_commit_duration_seconds",
+                     "Group commits: from BEGIN to durable COMMIT.", &m->commit_seconds);
+    buf_adds(out, "# HELP herald_commit_jobs Jobs per group commit.\n"
+                  "# TYPE herald_commit_jobs histogram\n");
+    uint64_t cum = 0;
+    for (size_t i = 0; i < MAX_BATCH_BUCKETS; i++) {
+        cum += get(&m->commit_jobs[i]);
+        if (i < MAX_BATCH_BUCKETS - 1)
+            buf_printf(out, "herald_commit_jobs_bucket{le=\"%u\"} %llu\n", BATCH_BOUNDS[i],
+                       (unsigned long long)cum);
+        else
+            buf_printf(out, "herald_commit_jobs_bucket{le=\"+Inf\"} %llu\n",
+                       (unsigned long long)cum);
+    }
+    buf_printf(out, "herald_commit_jobs_sum %llu\nherald_commit_jobs_count %llu\n",
+               (unsigned long long)get(&m->jobs), (unsigned long long)get(&m->commits));
+    buf_printf(out, "# HELP herald_store_errors_total Storage operations that failed.\n"
+                    "# TYPE herald_store_errors_total counter\n"
+                    "herald_store_errors_total %llu\n",
+               (unsigned long long)get(&m->store_errors));
+    buf_printf(out, "# HELP herald_http_connections Open HTTP connections.\n"
+                    "# TYPE herald_http_connections gauge\n"
+                    "herald_http_connections %d\n", open_connections);
+}

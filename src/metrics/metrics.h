@@ -1,0 +1,29 @@
+/* metrics.h - counters and histograms exported at /metrics in Prometheus
+ * text format. Updates are relaxed atomics, safe from any thread; one
+ * struct metrics per server (tests make their own). */
+#ifndef HERALD_METRICS_METRICS_H
+#define HERALD_METRICS_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+
+#define METRICS_MAX_ROUTES 64
+
+struct metrics;
+
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
+
+/* route: index into the names given to metrics_render. */
+void metrics_http(struct metrics *m, int route, int status, double seconds);
+void metrics_event(struct metrics *m, size_t type_index, bool duplicate);
+void metrics_notifications(struct metrics *m, size_t n);
+void metrics_commit(struct metrics *m, double seconds, size_t jobs);
+void metrics_store_error(struct metrics *m);
+
+void metrics_render(struct metrics *m, struct buf *out, const char *const *route_names,
+                    size_t nroutes, int open_connections);
+
+#endif

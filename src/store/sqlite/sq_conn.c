@@ -1,0 +1,196 @@
+/* sq_conn.c - SQLite connections and their statement caches (sq_int.h). */
+#include "store/sqlite/sq_int.h"
+#include "core/log.h"
+#include "engine/render.h"
+
+#include <stdint.h>
+#include <string.h>
+
+int sq_fail(struct sq_conn *c, const char *what)
+{
+    hlog_error("store: %s: %s", what, sqlite3_errmsg(c->db));
+    return STORE_UNAVAILABLE;
+}
+
+int sq_conn_open(struct sq_conn *c, const char *path, bool sync_full, bool writer)
+{
+    memset(c, 0, sizeof *c);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+        hlog_error("store: cannot open %s: %s", path,
+                   c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        sqlite3_close(c->db);
+        c->db = NULL;
+        return -1;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    /* Another process (herald workspace create) may hold the write lock
+     * for a moment; wait rather than fail. */
+    sqlite3_busy_timeout(c->db, 5000);
+    const char *pragmas = sync_full
+        ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+          "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;"
+        : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+          "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;";
+    if (sq_exec(c, pragmas) != 0) {
+        sq_conn_close(c);
+        return -1;
+    }
+    if (!writer)
+        sq_exec(c, "PRAGMA query_only=1;");
+    else
+        c->render = render_new();
+    return 0;
+}
+
+void sq_conn_close(struct sq_conn *c)
+{
+    for (int i = 0; i < SQ_CACHE_SLOTS; i++)
+        if (c->stmt[i])
+            sqlite3_finalize(c->stmt[i]);
+    if (c->db)
+        sqlite3_close(c->db);
+    render_free(c->render);
+    memset(c, 0, sizeof *c);
+}
+
+sqlite3_stmt *sq_prep(struct sq_conn *c, const char *sql)
+{
+    uintptr_t h = (uintptr_t)sql;
+    h ^= h >> 17;
+    h *= 0x9E3779B97F4A7C15u;
+    for (unsigned i = 0; i < SQ_CACHE_SLOTS; i++) {
+        unsigned slot = (unsigned)((h + i) % SQ_CACHE_SLOTS);
+        if (c->sql[slot] == sql) {
+            sqlite3_reset(c->stmt[slot]);
+            sqlite3_clear_bindings(c->stmt[slot]);
+            return c->stmt[slot];
+        }
+        if (!c->sql[slot]) {
+            sqlite3_stmt *st = NULL;
+            if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+                SQLITE_OK) {
+                hlog_error("store: cannot prepare [%.60s...]: %s", sql, sqlite3_errmsg(c->db));
+                return NULL;
+            }
+            c->sql[slot] = sql;
+            c->stmt[slot] = st;
+            return st;
+        }
+    }
+    hlog_error("store: statement cache full");
+    return NULL;
+}
+
+void sq_reset_all(struct sq_conn *c)
+{
+    for (int i = 0; i < SQ_CACHE_SLOTS; i++)
+        if (c->stmt[i])
+            sqlite3_reset(c->stmt[i]);
+}
+
+int sq_exec(struct sq_conn *c, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        hlog_error("store: [%.60s]: %s", sql, err ? err : "?");
+        sqlite3_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+const char *sq_text(sqlite3_stmt *st, int col, struct arena *a)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    const unsigned char *t = sqlite3_column_text(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    return arena_strndup(a, (const char *)t, (size_t)n);
+}
+
+void sq_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+int sq_run_alone(struct sq_conn *c, const struct sq_op *op, struct store_req *r)
+{
+    if (sq_exec(c, op->write ? "BEGIN IMMEDIATE" : "BEGIN") != 0)
+        return STORE_UNAVAILABLE;
+    int rc = op->run(c, r);
+    sq_reset_all(c);
+    if (rc == STORE_UNAVAILABLE || (op->write && rc != STORE_OK)) {
+        sq_exec(c, "ROLLBACK");
+        return rc;
+    }
+    if (sq_exec(c, "COMMIT") != 0) {
+        sq_exec(c, "ROLLBACK");
+        return STORE_UNAVAILABLE;
+    }
+    return rc;
+}
+
+void sq_load_workspace(sqlite3_stmt *st, int col, struct arena *a, struct workspace *w)
+{
+    memset(w, 0, sizeof *w);
+    w->wid = sqlite3_column_int64(st, col + 0);
+    w->id = sq_text(st, col + 1, a);
+    w->name = sq_text(st, col + 2, a);
+    w->timezone = sq_text(st, col + 3, a);
+    w->signing_secret = sq_text(st, col + 4, a);
+    w->message_group_window_s = sqlite3_column_int(st, col + 5);
+    w->booking_alert_audience = (enum audience)sqlite3_column_int(st, col + 6);
+    w->phi_in_external_channels = sqlite3_column_int(st, col + 7);
+    w->sms_fallback_to_email = sqlite3_column_int(st, col + 8);
+    w->retention_days = sqlite3_column_int(st, col + 9);
+    w->email_sender_name = sq_text(st, col + 10, a);
+    w->sms_sender_id = sq_text(st, col + 11, a);
+    w->default_prefs.set = (uint32_t)sqlite3_column_int64(st, col + 12);
+    w->default_prefs.on = (uint32_t)sqlite3_column_int64(st, col + 13);
+    w->credits = sqlite3_column_int64(st, col + 14);
+    w->created_at = sqlite3_column_int64(st, col + 15);
+}
+
+int sq_workspace_by_wid(struct sq_conn *c, int64_t wid, struct arena *a, struct workspace *w)
+{
+    static const char SQL[] = "SELECT " SQ_WS_COLS " FROM workspaces w WHERE w.wid = ?1";
+    sqlite3_stmt *st = sq_prep(c, SQL);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, wid);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        sq_load_workspace(st, 0, a, w);
+        sqlite3_reset(st);
+        return STORE_OK;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_fail(c, "workspace");
+}
+
+void sq_load_member(sqlite3_stmt *st, int col, struct arena *a, struct member *m)
+{
+    memset(m, 0, sizeof *m);
+    m->mid = sqlite3_column_int64(st, col + 0);
+    m->wid = sqlite3_column_int64(st, col + 1);
+    m->id = sq_text(st, col + 2, a);
+    m->name = sq_text(st, col + 3, a);
+    m->email = sq_text(st, col + 4, a);
+    m->phone = sq_text(st, col + 5, a);
+    m->role = (enum role)sqlite3_column_int(st, col + 6);
+    m->timezone = sq_text(st, col + 7, a);
+    m->locale = sq_text(st, col + 8, a);
+    m->active = sqlite3_column_int(st, col + 9);
+    m->prefs.set = (uint32_t)sqlite3_column_int64(st, col + 10);
+    m->prefs.on = (uint32_t)sqlite3_column_int64(st, col + 11);
+    m->cancel_channels = (enum cancel_channels)sqlite3_column_int(st, col + 12);
+    m->cancel_within_days = sqlite3_column_int(st, col + 13);
+    m->push_enabled = sqlite3_column_int(st, col + 14);
+    m->unread = sqlite3_column_int64(st, col + 15);
+    m->created_at = sqlite3_column_int64(st, col + 16);
+    m->updated_at = sqlite3_column_int64(st, col + 17);
+}

@@ -1,0 +1,285 @@
+/* sq_events.c - ingest of events and their audit view.
+ *
+ * Ingest runs on the writer thread inside the group commit, so the
+ * idempotency check, the recipient decisions and every row they produce
+ * are one atomic step: a duplicate sent concurrently finds the first one's
+ * rows (same batch or an earlier commit) and replays its stored answer. */
+#include "store/sqlite/sq_int.h"
+#include "core/jw.h"
+#include "engine/decide.h"
+#include "engine/outcome.h"
+#include "engine/render.h"
+
+#include <string.h>
+
+#define R(type) struct type *q = (struct type *)r
+
+struct lookup_ctx {
+    struct sq_conn *c;
+    int64_t wid;
+    struct arena *a;
+    bool failed;
+};
+
+static struct member *lk_by_id(void *ctx, const char *id)
+{
+    struct lookup_ctx *l = ctx;
+    static const char SQL[] =
+        "SELECT " SQ_MEMBER_COLS " FROM members m WHERE m.wid = ?1 AND m.id = ?2";
+    sqlite3_stmt *st = sq_prep(l->c, SQL);
+    if (!st) {
+        l->failed = true;
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, l->wid);
+    sq_bind_text(st, 2, id);
+    int rc = sqlite3_step(st);
+    struct member *m = NULL;
+    if (rc == SQLITE_ROW) {
+        m = ARENA_NEW(l->a, struct member);
+        sq_load_member(st, 0, l->a, m);
+    } else if (rc != SQLITE_DONE) {
+        l->failed = true;
+    }
+    sqlite3_reset(st);
+    return m;
+}
+
+static size_t lk_active(void *ctx, unsigned role_mask, struct member ***out)
+{
+    struct lookup_ctx *l = ctx;
+    static const char SQL[] = "SELECT " SQ_MEMBER_COLS " FROM members m "
+                              "WHERE m.wid = ?1 AND m.active = 1 ORDER BY m.id";
+    sqlite3_stmt *st = sq_prep(l->c, SQL);
+    size_t n = 0, cap = 16;
+    struct member **v = ARENA_NEW_N(l->a, struct member *, cap);
+    if (!st) {
+        l->failed = true;
+        *out = v;
+        return 0;
+    }
+    sqlite3_bind_int64(st, 1, l->wid);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        enum role role = (enum role)sqlite3_column_int(st, 6);
+        if (role_mask && !(role_mask & (1u << role)))
+            continue;
+        if (n == cap) {
+            struct member **nv = ARENA_NEW_N(l->a, struct member *, cap * 2);
+            memcpy(nv, v, cap * sizeof *v);
+            v = nv;
+            cap *= 2;
+        }
+        v[n] = ARENA_NEW(l->a, struct member);
+        sq_load_member(st, 0, l->a, v[n++]);
+    }
+    if (rc != SQLITE_DONE)
+        l->failed = true;
+    sqlite3_reset(st);
+    *out = v;
+    return n;
+}
+
+/* The same event id seen before: replay or refuse. */
+static int check_existing(struct sq_conn *c, struct st_event_ingest *q, bool *seen)
+{
+    static const char SQL[] =
+        "SELECT body_sha256, outcome FROM events WHERE wid = ?1 AND id = ?2";
+    sqlite3_stmt *st = sq_prep(c, SQL);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->wid);
+    sq_bind_text(st, 2, q->ev->id);
+    int rc = sqlite3_step(st);
+    *seen = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW) {
+        bool same = sqlite3_column_bytes(st, 0) == SHA256_LEN &&
+                    memcmp(sqlite3_column_blob(st, 0), q->body_sha256, SHA256_LEN) == 0;
+        q->result = same ? INGEST_DUPLICATE : INGEST_CONFLICT;
+        if (same) {
+            q->outcome_len = (size_t)sqlite3_column_bytes(st, 1);
+            q->outcome = arena_strndup(q->base.arena, (const char *)sqlite3_column_text(st, 1),
+                                       q->outcome_len);
+        }
+    } else if (rc != SQLITE_DONE) {
+        return sq_fail(c, "event lookup");
+    }
+    sqlite3_reset(st);
+    return STORE_OK;
+}
+
+static const char *subject_name(const struct event_view *ev, const struct decisions *d)
+{
+    const char *subject = json_string_value(json_object_get(ev->data, "member_id"));
+    for (size_t i = 0; subject && i < d->n; i++)
+        if (d->v[i].member && strcmp(d->v[i].member_id, subject) == 0)
+            return d->v[i].member->name;
+    return NULL;
+}
+
+int sq_event_ingest(struct sq_conn *c, struct store_req *r)
+{
+    R(st_event_ingest);
+    struct arena *a = r->arena;
+    const struct event_view *ev = q->ev;
+    bool seen;
+    int rc = check_existing(c, q, &seen);
+    if (rc != STORE_OK || seen)
+        return rc;
+
+    struct workspace ws;
+    if ((rc = sq_workspace_by_wid(c, q->wid, a, &ws)) != STORE_OK)
+        return rc;
+    struct lookup_ctx lctx = {c, q->wid, a, false};
+    struct member_lookup lookup = {lk_by_id, lk_active, &lctx};
+    struct decisions d;
+    engine_decide(ev, &ws, &lookup, a, &d);
+    if (lctx.failed)
+        return STORE_UNAVAILABLE;
+
+    /* The event's key is chosen here so its notifications can point to it
+     * before the event row (which holds their ids) is written. */
+    sqlite3_stmt *st = sq_prep(c, "SELECT coalesce(max(eid), 0) + 1 FROM events");
+    if (!st || sqlite3_step(st) != SQLITE_ROW)
+        return sq_fail(c, "next event key");
+    int64_t eid = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+
+    static const char NOTIF[] =
+        "INSERT INTO notifications(wid, mid, eid, type, category, channels, reasons, in_app, "
+        "  title, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    static const char UNREAD[] =
+        "UPDATE members SET unread = unread + 1 WHERE mid = ?1 RETURNING unread";
+    const char *subject = subject_name(ev, &d);
+    int64_t *nids = ARENA_NEW_N(a, int64_t, d.n ? d.n : 1);
+    q->created = ARENA_NEW_N(a, struct created_notification, d.n ? d.n : 1);
+    for (size_t i = 0; i < d.n; i++) {
+        struct decision *x = &d.v[i];
+        if (x->skip)
+            continue;
+        struct rendered text;
+        render_notification(c->render, ev, &ws, x->member, subject, a, &text);
+        bool in_app = x->channels & CH_BIT(CH_IN_APP);
+        st = sq_prep(c, NOTIF);
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int64(st, 1, q->wid);
+        sqlite3_bind_int64(st, 2, x->member->mid);
+        sqlite3_bind_int64(st, 3, eid);
+        sq_bind_text(st, 4, ev->type->name);
+        sqlite3_bind_int(st, 5, (int)x->category);
+        sqlite3_bind_int(st, 6, (int)x->channels);
+        sqlite3_bind_int(st, 7, (int)x->reasons);
+        sqlite3_bind_int(st, 8, in_app);
+        sq_bind_text(st, 9, text.title);
+        sq_bind_text(st, 10, text.body);
+        sqlite3_bind_int64(st, 11, q->received_at);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return sq_fail(c, "notification insert");
+        nids[i] = sqlite3_last_insert_rowid(c->db);
+        struct created_notification *cn = &q->created[q->ncreated++];
+        cn->nid = nids[i];
+        cn->mid = x->member->mid;
+        cn->in_app = in_app;
+        cn->unread = x->member->unread;
+        if (in_app) {
+            st = sq_prep(c, UNREAD);
+            if (!st)
+                return STORE_UNAVAILABLE;
+            sqlite3_bind_int64(st, 1, x->member->mid);
+            if (sqlite3_step(st) != SQLITE_ROW)
+                return sq_fail(c, "unread count");
+            cn->unread = sqlite3_column_int64(st, 0);
+            sqlite3_reset(st);
+        }
+    }
+
+    struct buf out = BUF_INIT;
+    outcome_json(ev, q->received_at, &d, nids, &out);
+    q->outcome = arena_strndup(a, out.data, out.len);
+    q->outcome_len = out.len;
+    buf_free(&out);
+
+    static const char EVENT[] =
+        "INSERT INTO events(eid, wid, id, type, body_sha256, occurred_at, received_at, source, "
+        "  actor_kind, actor_id, actor_name, data, outcome) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    st = sq_prep(c, EVENT);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, eid);
+    sqlite3_bind_int64(st, 2, q->wid);
+    sq_bind_text(st, 3, ev->id);
+    sq_bind_text(st, 4, ev->type->name);
+    sqlite3_bind_blob(st, 5, q->body_sha256, SHA256_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, ev->occurred_at);
+    sqlite3_bind_int64(st, 7, q->received_at);
+    sq_bind_text(st, 8, ev->source);
+    sq_bind_text(st, 9, actor_kind_name(ev->actor_kind));
+    sq_bind_text(st, 10, ev->actor_id);
+    sq_bind_text(st, 11, ev->actor_name);
+    sq_bind_text(st, 12, q->data_json);
+    sqlite3_bind_text(st, 13, q->outcome, (int)q->outcome_len, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return sq_fail(c, "event insert");
+    q->result = INGEST_CREATED;
+    return STORE_OK;
+}
+
+int sq_event_get(struct sq_conn *c, struct store_req *r)
+{
+    R(st_event_get);
+    struct arena *a = r->arena;
+    static const char EVENT[] =
+        "SELECT eid, type, source, actor_kind, actor_id, actor_name, occurred_at, "
+        "  received_at, data, outcome FROM events WHERE wid = ?1 AND id = ?2";
+    static const char NOTIFS[] =
+        "SELECT n.nid, m.id, n.category, n.state, n.channels, n.in_app, n.created_at, n.reasons "
+        "FROM notifications n JOIN members m ON m.mid = n.mid "
+        "WHERE n.eid = ?1 AND n.wid = ?2 ORDER BY n.nid";
+    sqlite3_stmt *st = sq_prep(c, EVENT);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->wid);
+    sq_bind_text(st, 2, q->id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_fail(c, "event get");
+    int64_t eid = sqlite3_column_int64(st, 0);
+    q->type = sq_text(st, 1, a);
+    q->source = sq_text(st, 2, a);
+    q->actor_kind = sq_text(st, 3, a);
+    q->actor_id = sq_text(st, 4, a);
+    q->actor_name = sq_text(st, 5, a);
+    q->occurred_at = sqlite3_column_int64(st, 6);
+    q->received_at = sqlite3_column_int64(st, 7);
+    q->data_json = sq_text(st, 8, a);
+    q->outcome_json = sq_text(st, 9, a);
+    sqlite3_reset(st);
+
+    st = sq_prep(c, NOTIFS);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, eid);
+    sqlite3_bind_int64(st, 2, q->wid);
+    size_t cap = 8;
+    q->notifications = ARENA_NEW_N(a, struct event_notification, cap);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (q->n == cap) {
+            struct event_notification *v = ARENA_NEW_N(a, struct event_notification, cap * 2);
+            memcpy(v, q->notifications, cap * sizeof *v);
+            q->notifications = v;
+            cap *= 2;
+        }
+        struct event_notification *n = &q->notifications[q->n++];
+        n->nid = sqlite3_column_int64(st, 0);
+        n->member_id = sq_text(st, 1, a);
+        n->category = sqlite3_column_int(st, 2);
+        n->state = sqlite3_column_int(st, 3);
+        n->channels = (unsigned)sqlite3_column_int(st, 4);
+        n->in_app = sqlite3_column_int(st, 5);
+        n->created_at = sqlite3_column_int64(st, 6);
+        n->reasons = (unsigned)sqlite3_column_int(st, 7);
+    }
+    return rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "event notifications");
+}

@@ -1,0 +1,109 @@
+/* sq_int.h - private to the SQLite backend.
+ *
+ * Two connections: the reader serves read operations inline on the loop
+ * thread (WAL gives it a consistent snapshot without waiting for the
+ * writer), and the writer belongs to the writer thread, which runs every
+ * write inside a group commit (sq_writer.c). Each connection caches its
+ * prepared statements, keyed by the address of the static SQL text. */
+#ifndef HERALD_STORE_SQ_INT_H
+#define HERALD_STORE_SQ_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "store/store.h"
+
+#define SQ_CACHE_SLOTS 128
+
+struct sq_conn {
+    sqlite3 *db;
+    const char *sql[SQ_CACHE_SLOTS];
+    sqlite3_stmt *stmt[SQ_CACHE_SLOTS];
+    struct render_ctx *render; /* writer only: formats notification texts */
+};
+
+typedef int (*sq_run_fn)(struct sq_conn *c, struct store_req *r);
+
+struct sq_op {
+    sq_run_fn run;
+    bool write;
+};
+
+struct sq_writer;
+
+struct sq_store {
+    struct store base;
+    struct store_options opt;
+    struct sq_conn reader;
+    struct sq_conn writer; /* used by the writer thread, or inline when not threaded */
+    struct sq_writer *thread;
+    struct metrics *metrics;
+};
+
+/* connections (sq_conn.c) */
+int sq_conn_open(struct sq_conn *c, const char *path, bool sync_full, bool writer);
+void sq_conn_close(struct sq_conn *c);
+/* A ready statement for sql (a static string): prepared once, reset and
+ * with bindings cleared on every call. */
+sqlite3_stmt *sq_prep(struct sq_conn *c, const char *sql);
+void sq_reset_all(struct sq_conn *c);
+int sq_exec(struct sq_conn *c, const char *sql);
+const char *sq_text(sqlite3_stmt *st, int col, struct arena *a); /* NULL for NULL */
+void sq_bind_text(sqlite3_stmt *st, int idx, const char *s);     /* NULL binds NULL */
+int sq_fail(struct sq_conn *c, const char *what);                /* logs; STORE_UNAVAILABLE */
+/* Runs one operation in its own transaction (reads: deferred; writes:
+ * immediate). */
+int sq_run_alone(struct sq_conn *c, const struct sq_op *op, struct store_req *r);
+
+/* schema (sq_schema.c) */
+int sq_migrate(struct sq_conn *c);
+int sq_user_version(struct sq_conn *c);
+
+/* the writer thread (sq_writer.c) */
+struct sq_writer *sq_writer_start(struct sq_store *s);
+void sq_writer_submit(struct sq_writer *w, struct store_req *r);
+void sq_writer_stop(struct sq_writer *w);
+
+/* operations, one file per area */
+extern const struct sq_op SQ_OPS[ST_OP_COUNT];
+
+int sq_ws_create(struct sq_conn *c, struct store_req *r);
+int sq_ws_list(struct sq_conn *c, struct store_req *r);
+int sq_ws_get(struct sq_conn *c, struct store_req *r);
+int sq_ws_update(struct sq_conn *c, struct store_req *r);
+int sq_credits_add(struct sq_conn *c, struct store_req *r);
+int sq_key_create(struct sq_conn *c, struct store_req *r);
+int sq_key_revoke(struct sq_conn *c, struct store_req *r);
+int sq_key_list(struct sq_conn *c, struct store_req *r);
+int sq_auth_key(struct sq_conn *c, struct store_req *r);
+int sq_auth_member(struct sq_conn *c, struct store_req *r);
+int sq_member_put(struct sq_conn *c, struct store_req *r);
+int sq_member_get(struct sq_conn *c, struct store_req *r);
+int sq_member_delete(struct sq_conn *c, struct store_req *r);
+int sq_member_list(struct sq_conn *c, struct store_req *r);
+int sq_prefs_patch(struct sq_conn *c, struct store_req *r);
+int sq_event_ingest(struct sq_conn *c, struct store_req *r);
+int sq_event_get(struct sq_conn *c, struct store_req *r);
+int sq_feed_page(struct sq_conn *c, struct store_req *r);
+int sq_notif_state(struct sq_conn *c, struct store_req *r);
+int sq_read_all(struct sq_conn *c, struct store_req *r);
+int sq_prune(struct sq_conn *c, struct store_req *r);
+
+/* row loaders shared by the files above */
+#define SQ_WS_COLS                                                                    \
+    "w.wid, w.id, w.name, w.timezone, w.signing_secret, w.message_group_window_s, "  \
+    "w.booking_alert_audience, w.phi_in_external_channels, w.sms_fallback_to_email, " \
+    "w.retention_days, w.email_sender_name, w.sms_sender_id, w.prefs_set, w.prefs_on, " \
+    "w.credits, w.created_at"
+#define SQ_WS_NCOLS 16
+void sq_load_workspace(sqlite3_stmt *st, int col, struct arena *a, struct workspace *w);
+int sq_workspace_by_wid(struct sq_conn *c, int64_t wid, struct arena *a, struct workspace *w);
+
+#define SQ_MEMBER_COLS                                                                  \
+    "m.mid, m.wid, m.id, m.name, m.email, m.phone, m.role, m.timezone, m.locale, "     \
+    "m.active, m.prefs_set, m.prefs_on, m.cancel_channels, m.cancel_within_days, "     \
+    "m.push_enabled, m.unread, m.created_at, m.updated_at"
+#define SQ_MEMBER_NCOLS 18
+void sq_load_member(sqlite3_stmt *st, int col, struct arena *a, struct member *m);
+
+#endif

@@ -1,0 +1,169 @@
+/* sq_schema.c - versioned migrations of the SQLite schema.
+ *
+ * PRAGMA user_version holds the number of migrations applied. Each
+ * migration runs in one IMMEDIATE transaction, so two processes starting at
+ * once apply it exactly once. Migrations are append-only: never edit one
+ * that has shipped, add the next.
+ *
+ * Conventions: times are integer milliseconds since the epoch (UTC); enum
+ * columns hold the C enum's value; the _set and _on pairs are preference matrices
+ * (engine/model.h). Every table a member or workspace can reach carries
+ * wid, and every query filters on it. */
+#include "store/sqlite/sq_int.h"
+#include "core/log.h"
+
+#include <stdio.h>
+
+static const char *const MIGRATIONS[] = {
+    /* 1: the core */
+    "CREATE TABLE meta("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+
+    "CREATE TABLE workspaces("
+    "  wid INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  timezone TEXT NOT NULL,"
+    "  signing_secret TEXT NOT NULL,"
+    "  message_group_window_s INTEGER NOT NULL DEFAULT 180,"
+    "  booking_alert_audience INTEGER NOT NULL DEFAULT 0,"
+    "  phi_in_external_channels INTEGER NOT NULL DEFAULT 0,"
+    "  sms_fallback_to_email INTEGER NOT NULL DEFAULT 1,"
+    "  retention_days INTEGER NOT NULL DEFAULT 396,"
+    "  email_sender_name TEXT,"
+    "  sms_sender_id TEXT,"
+    "  prefs_set INTEGER NOT NULL DEFAULT 0,"
+    "  prefs_on INTEGER NOT NULL DEFAULT 0,"
+    "  credits INTEGER NOT NULL DEFAULT 0 CHECK (credits >= 0),"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+
+    "CREATE TABLE api_keys("
+    "  key_id TEXT PRIMARY KEY,"
+    "  wid INTEGER NOT NULL REFERENCES workspaces(wid),"
+    "  key_hash BLOB NOT NULL,"
+    "  name TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX api_keys_wid ON api_keys(wid);"
+
+    "CREATE TABLE credit_ledger("
+    "  id INTEGER PRIMARY KEY,"
+    "  wid INTEGER NOT NULL REFERENCES workspaces(wid),"
+    "  delta INTEGER NOT NULL,"
+    "  balance INTEGER NOT NULL CHECK (balance >= 0),"
+    "  reason TEXT,"
+    "  at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX credit_ledger_wid ON credit_ledger(wid, id);"
+
+    "CREATE TABLE members("
+    "  mid INTEGER PRIMARY KEY,"
+    "  wid INTEGER NOT NULL REFERENCES workspaces(wid),"
+    "  id TEXT NOT NULL,"
+    "  name TEXT,"
+    "  email TEXT,"
+    "  phone TEXT,"
+    "  role INTEGER NOT NULL,"
+    "  timezone TEXT,"
+    "  locale TEXT,"
+    "  active INTEGER NOT NULL DEFAULT 1,"
+    "  prefs_set INTEGER NOT NULL DEFAULT 0,"
+    "  prefs_on INTEGER NOT NULL DEFAULT 0,"
+    "  cancel_channels INTEGER NOT NULL DEFAULT 0,"
+    "  cancel_within_days INTEGER NOT NULL DEFAULT 0,"
+    "  push_enabled INTEGER NOT NULL DEFAULT 1,"
+    "  unread INTEGER NOT NULL DEFAULT 0 CHECK (unread >= 0),"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  UNIQUE (wid, id)"
+    ");"
+    "CREATE INDEX members_active ON members(wid, role) WHERE active = 1;"
+
+    "CREATE TABLE events("
+    "  eid INTEGER PRIMARY KEY,"
+    "  wid INTEGER NOT NULL REFERENCES workspaces(wid),"
+    "  id TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  body_sha256 BLOB NOT NULL,"
+    "  occurred_at INTEGER NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  source TEXT,"
+    "  actor_kind TEXT NOT NULL,"
+    "  actor_id TEXT,"
+    "  actor_name TEXT,"
+    "  data TEXT NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  UNIQUE (wid, id)"
+    ");"
+    "CREATE INDEX events_received ON events(wid, received_at);"
+
+    "CREATE TABLE notifications("
+    "  nid INTEGER PRIMARY KEY,"
+    "  wid INTEGER NOT NULL,"
+    "  mid INTEGER NOT NULL REFERENCES members(mid) ON DELETE CASCADE,"
+    "  eid INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  category INTEGER NOT NULL,"
+    "  channels INTEGER NOT NULL,"
+    "  reasons INTEGER NOT NULL,"
+    "  in_app INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  title TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  state_at INTEGER"
+    ");"
+    /* The feed reads newest-first per member and state; only in-app items
+     * are in it, hence the partial index. The full (mid, nid) index serves
+     * the "all" filter and the cascade when a member is deleted. */
+    "CREATE INDEX notifications_feed ON notifications(mid, state, nid) WHERE in_app = 1;"
+    "CREATE INDEX notifications_member ON notifications(mid, nid);"
+    "CREATE INDEX notifications_event ON notifications(eid);",
+};
+
+#define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof *MIGRATIONS))
+
+int sq_user_version(struct sq_conn *c)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int sq_migrate(struct sq_conn *c)
+{
+    for (;;) {
+        if (sq_exec(c, "BEGIN IMMEDIATE") != 0)
+            return -1;
+        int v = sq_user_version(c);
+        if (v < 0 || v > NMIGRATIONS) {
+            sq_exec(c, "ROLLBACK");
+            hlog_error("store: schema version %d is newer than this herald knows (%d)", v,
+                       NMIGRATIONS);
+            return -1;
+        }
+        if (v == NMIGRATIONS) {
+            sq_exec(c, "COMMIT");
+            return 0;
+        }
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (sq_exec(c, MIGRATIONS[v]) != 0 || sq_exec(c, pragma) != 0) {
+            sq_exec(c, "ROLLBACK");
+            hlog_error("store: migration %d failed", v + 1);
+            return -1;
+        }
+        if (sq_exec(c, "COMMIT") != 0)
+            return -1;
+        hlog_info("store: applied migration %d", v + 1);
+    }
+}

@@ -1,0 +1,194 @@
+/* sq_writer.c - the writer thread: group commit for every write.
+ *
+ * Requests queue here from the loop. The thread takes everything waiting
+ * (up to max_batch), runs each in its own SAVEPOINT inside one IMMEDIATE
+ * transaction, and commits once; with synchronous=FULL that COMMIT is the
+ * fsync that makes the whole batch durable. Only then are the requests
+ * handed back to the loop (an eventfd wakes it), so every answer follows
+ * durability, and the loop never waits on fsync. While one batch commits,
+ * the next one gathers: the busier the server, the bigger the batches.
+ *
+ * A request that fails rolls back to its savepoint and leaves the others
+ * intact. If the COMMIT itself fails, every request of the batch is
+ * answered STORE_UNAVAILABLE: nothing of it was stored. */
+#include "store/sqlite/sq_int.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "metrics/metrics.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct sq_writer {
+    struct sq_store *store;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct store_req *queue, *queue_tail;
+    struct store_req *done, *done_tail;
+    bool stop;
+    int efd;
+    struct event *ev;
+};
+
+static void append(struct store_req **head, struct store_req **tail, struct store_req *r)
+{
+    r->next = NULL;
+    if (*tail)
+        (*tail)->next = r;
+    else
+        *head = r;
+    *tail = r;
+}
+
+/* Loop thread: run the done callbacks of committed requests. */
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct sq_writer *w = arg;
+    uint64_t n;
+    if (read(fd, &n, sizeof n) < 0 && errno != EAGAIN)
+        hlog_warn("store: eventfd read: %s", strerror(errno));
+    pthread_mutex_lock(&w->mu);
+    struct store_req *r = w->done;
+    w->done = w->done_tail = NULL;
+    pthread_mutex_unlock(&w->mu);
+    while (r) {
+        struct store_req *next = r->next;
+        r->done(r);
+        r = next;
+    }
+}
+
+static void run_batch(struct sq_writer *w, struct store_req *batch, size_t n)
+{
+    struct sq_conn *c = &w->store->writer;
+    uint64_t t0 = hclock_mono_ns();
+    bool ok = sq_exec(c, "BEGIN IMMEDIATE") == 0;
+    for (struct store_req *r = batch; r; r = r->next) {
+        if (!ok) {
+            r->rc = STORE_UNAVAILABLE;
+            continue;
+        }
+        if (sq_exec(c, "SAVEPOINT job") != 0) {
+            r->rc = STORE_UNAVAILABLE;
+            continue;
+        }
+        r->rc = SQ_OPS[r->op].run(c, r);
+        sq_reset_all(c);
+        if (r->rc != STORE_OK)
+            sq_exec(c, "ROLLBACK TO job");
+        sq_exec(c, "RELEASE job");
+        if (sqlite3_get_autocommit(c->db)) {
+            /* SQLite rolled the whole transaction back (disk full, I/O
+             * error): everything before this request is gone too. */
+            ok = false;
+            for (struct store_req *p = batch; p != r->next; p = p->next)
+                p->rc = STORE_UNAVAILABLE;
+        }
+    }
+    if (ok && sq_exec(c, "COMMIT") != 0) {
+        sq_exec(c, "ROLLBACK");
+        ok = false;
+    }
+    if (!ok) {
+        for (struct store_req *r = batch; r; r = r->next)
+            r->rc = STORE_UNAVAILABLE;
+        metrics_store_error(w->store->metrics);
+    }
+    metrics_commit(w->store->metrics, (double)(hclock_mono_ns() - t0) / 1e9, n);
+}
+
+static void *writer_main(void *arg)
+{
+    struct sq_writer *w = arg;
+    size_t max_batch = (size_t)(w->store->opt.max_batch > 0 ? w->store->opt.max_batch : 512);
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->queue && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->queue && w->stop)
+            break;
+        /* Take up to max_batch requests; the rest wait for the next commit. */
+        struct store_req *batch = w->queue, *last = batch;
+        size_t n = 1;
+        while (last->next && n < max_batch) {
+            last = last->next;
+            n++;
+        }
+        w->queue = last->next;
+        if (!w->queue)
+            w->queue_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&w->mu);
+
+        run_batch(w, batch, n);
+
+        pthread_mutex_lock(&w->mu);
+        for (struct store_req *r = batch; r;) {
+            struct store_req *next = r->next;
+            append(&w->done, &w->done_tail, r);
+            r = next;
+        }
+        uint64_t one = 1;
+        if (write(w->efd, &one, sizeof one) < 0)
+            hlog_warn("store: eventfd write: %s", strerror(errno));
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+struct sq_writer *sq_writer_start(struct sq_store *s)
+{
+    struct sq_writer *w = xcalloc(1, sizeof *w);
+    w->store = s;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->efd < 0) {
+        hlog_error("store: eventfd: %s", strerror(errno));
+        free(w);
+        return NULL;
+    }
+    w->ev = event_new(s->opt.base, w->efd, EV_READ | EV_PERSIST, on_wake, w);
+    event_add(w->ev, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        hlog_error("store: cannot start the writer thread");
+        event_free(w->ev);
+        close(w->efd);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void sq_writer_submit(struct sq_writer *w, struct store_req *r)
+{
+    r->queued_ns = hclock_mono_ns();
+    pthread_mutex_lock(&w->mu);
+    append(&w->queue, &w->queue_tail, r);
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void sq_writer_stop(struct sq_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    /* Requests committed after the loop stopped are answered now, so their
+     * owners can free them; their clients are gone. */
+    on_wake(w->efd, EV_READ, w);
+    event_free(w->ev);
+    close(w->efd);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}

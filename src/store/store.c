@@ -1,0 +1,50 @@
+/* store.c - backend registry and dispatch (see store.h). */
+#include "store/store.h"
+#include "core/log.h"
+
+#include <string.h>
+
+static const struct store_backend *const BACKENDS[] = {
+    &store_sqlite_backend,
+};
+
+struct store *store_open(const struct store_options *opt)
+{
+    const char *name = opt->backend ? opt->backend : "sqlite";
+    for (size_t i = 0; i < sizeof BACKENDS / sizeof *BACKENDS; i++)
+        if (strcmp(BACKENDS[i]->name, name) == 0)
+            return BACKENDS[i]->open(opt);
+    hlog_error("store: no backend named %s", name);
+    return NULL;
+}
+
+void store_close(struct store *s)
+{
+    if (s)
+        s->backend->close(s);
+}
+
+void store_submit(struct store *s, struct store_req *r)
+{
+    s->backend->submit(s, r);
+}
+
+int store_call(struct store *s, struct store_req *r)
+{
+    return s->backend->call(s, r);
+}
+
+int store_meta_get(struct store *s, const char *key, char *out, size_t cap)
+{
+    return s->backend->meta_get(s, key, out, cap);
+}
+
+int store_meta_set(struct store *s, const char *key, const char *value)
+{
+    return s->backend->meta_set(s, key, value);
+}
+
+int store_schema_version(struct store *s)
+{
+    return s->backend->schema_version(s);
+}

@@ -1,0 +1,343 @@
+/* store.h - Herald's storage interface: typed requests, asynchronous answers.
+ *
+ * Every operation is a request struct that embeds `struct store_req` first.
+ * The caller fills the inputs, sets done/arg/arena, and calls store_submit.
+ * The backend runs it (SQLite: reads inline on the calling thread, writes
+ * on its writer thread in a group commit) and calls done on the loop thread
+ * once the outcome is durable. done may run before store_submit returns;
+ * callers do nothing after submitting.
+ *
+ * Outputs are allocated in req->arena, which the caller owns. Inputs are
+ * borrowed until done runs.
+ *
+ * Backends are function tables chosen by name (store_open("sqlite", ...)). */
+#ifndef HERALD_STORE_STORE_H
+#define HERALD_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/crypto.h"
+#include "engine/event.h"
+#include "engine/model.h"
+
+struct event_base;
+struct render_ctx;
+struct metrics;
+
+enum store_rc {
+    STORE_OK = 0,
+    STORE_NOT_FOUND,
+    STORE_CONFLICT,    /* unique key taken, or the state forbids it */
+    STORE_UNAVAILABLE, /* storage failed; nothing was changed */
+};
+
+enum store_op {
+    ST_WS_CREATE, ST_WS_LIST, ST_WS_GET, ST_WS_UPDATE, ST_CREDITS_ADD,
+    ST_KEY_CREATE, ST_KEY_REVOKE, ST_KEY_LIST, ST_AUTH_KEY, ST_AUTH_MEMBER,
+    ST_MEMBER_PUT, ST_MEMBER_GET, ST_MEMBER_DELETE, ST_MEMBER_LIST,
+    ST_EVENT_INGEST, ST_EVENT_GET,
+    ST_FEED_PAGE, ST_NOTIF_STATE, ST_READ_ALL, ST_PREFS_PATCH,
+    ST_PRUNE, ST_PING,
+    ST_OP_COUNT
+};
+
+struct store_req {
+    enum store_op op;
+    void (*done)(struct store_req *r); /* on the loop thread */
+    void *arg;
+    struct arena *arena;
+    int rc;                            /* enum store_rc */
+    /* backend's */
+    struct store_req *next;
+    uint64_t queued_ns;
+};
+
+/* ---- workspaces and keys ---- */
+
+struct st_ws_create {
+    struct store_req base;
+    const char *id, *name, *timezone, *signing_secret;
+    char key_id[16];
+    uint8_t key_hash[SHA256_LEN];
+    int64_t now;
+    struct workspace out; /* STORE_CONFLICT when the id is taken */
+};
+
+struct st_ws_list {
+    struct store_req base;
+    struct workspace *out;
+    size_t n;
+};
+
+struct st_ws_get {
+    struct store_req base;
+    const char *id; /* or wid when id is NULL */
+    int64_t wid;
+    struct workspace out;
+};
+
+struct ws_patch {
+    const char *name, *timezone;
+    int message_group_window_s;     /* -1: unchanged */
+    int booking_alert_audience;     /* -1 */
+    int phi_in_external_channels;   /* -1 */
+    int sms_fallback_to_email;      /* -1 */
+    int retention_days;             /* -1 */
+    bool set_email_sender_name, set_sms_sender_id;
+    const char *email_sender_name, *sms_sender_id; /* NULL clears */
+    uint32_t prefs_set_mask, prefs_on, prefs_clear_mask;
+};
+
+struct st_ws_update {
+    struct store_req base;
+    int64_t wid, now;
+    struct ws_patch patch;
+    struct workspace out;
+};
+
+struct st_credits_add {
+    struct store_req base;
+    int64_t wid, add, now;
+    const char *reason;
+    int64_t balance;
+};
+
+struct api_key_info {
+    const char *key_id, *name;
+    int64_t created_at, revoked_at; /* revoked_at 0 when live */
+};
+
+struct st_key_create {
+    struct store_req base;
+    int64_t wid, now;
+    char key_id[16];
+    uint8_t key_hash[SHA256_LEN];
+    const char *name;
+};
+
+struct st_key_revoke {
+    struct store_req base;
+    int64_t wid, now;
+    const char *key_id;
+};
+
+struct st_key_list {
+    struct store_req base;
+    int64_t wid;
+    struct api_key_info *out;
+    size_t n;
+};
+
+struct st_auth_key {
+    struct store_req base;
+    const char *key_id;
+    uint8_t key_hash[SHA256_LEN];
+    bool revoked;
+    struct workspace ws;
+};
+
+struct st_auth_member {
+    struct store_req base;
+    const char *ws_id, *member_id;
+    struct workspace ws; /* STORE_NOT_FOUND when the workspace is unknown */
+    bool member_found;
+    struct member member;
+};
+
+/* ---- members ---- */
+
+struct member_fields {
+    const char *name, *email, *phone, *timezone, *locale; /* NULL = none */
+    enum role role;
+    bool active;
+};
+
+struct st_member_put {
+    struct store_req base;
+    int64_t wid, now;
+    const char *id;
+    struct member_fields f;
+    bool created;
+    struct member out;
+};
+
+struct st_member_get {
+    struct store_req base;
+    int64_t wid;
+    const char *id;
+    struct member out;
+};
+
+struct st_member_delete {
+    struct store_req base;
+    int64_t wid;
+    const char *id;
+};
+
+struct st_member_list {
+    struct store_req base;
+    int64_t wid;
+    const char *after; /* member id, or NULL */
+    int limit;
+    struct member *out;
+    size_t n;
+    bool more;
+};
+
+struct prefs_patch {
+    uint32_t set_mask, set_on, clear_mask; /* matrix cells */
+    int cancel_channels;                    /* -1: unchanged */
+    int cancel_within_days;                 /* -1: unchanged; 0 anytime */
+    int push_enabled;                       /* -1: unchanged */
+};
+
+struct st_prefs_patch {
+    struct store_req base;
+    int64_t mid, wid, now;
+    struct prefs_patch patch;
+    struct member out;
+};
+
+/* ---- events ---- */
+
+enum ingest_result { INGEST_CREATED, INGEST_DUPLICATE, INGEST_CONFLICT };
+
+struct created_notification {
+    int64_t nid, mid;
+    bool in_app;
+    int64_t unread; /* the member's unread count after it */
+};
+
+struct st_event_ingest {
+    struct store_req base;
+    int64_t wid;
+    const struct event_view *ev;
+    const char *data_json;            /* canonical text of ev->data */
+    uint8_t body_sha256[SHA256_LEN];  /* of the canonical whole body */
+    int64_t received_at;
+    /* out */
+    enum ingest_result result;
+    const char *outcome;              /* the answer body (JSON) */
+    size_t outcome_len;
+    struct created_notification *created;
+    size_t ncreated;
+};
+
+struct event_notification {
+    int64_t nid;
+    const char *member_id;
+    int category, state;
+    unsigned channels, reasons;
+    bool in_app;
+    int64_t created_at;
+};
+
+struct st_event_get {
+    struct store_req base;
+    int64_t wid;
+    const char *id;
+    /* out */
+    const char *type, *source, *actor_kind, *actor_id, *actor_name;
+    int64_t occurred_at, received_at;
+    const char *data_json, *outcome_json;
+    struct event_notification *notifications;
+    size_t n;
+};
+
+/* ---- the feed ---- */
+
+enum notif_state { NS_UNREAD = 0, NS_READ = 1, NS_IGNORED = 2 };
+#define FEED_ALL (-1)
+
+struct feed_item {
+    int64_t nid, created_at;
+    const char *type, *title, *body, *event_id, *data_json;
+    int category, state;
+};
+
+struct st_feed_page {
+    struct store_req base;
+    int64_t mid, wid;
+    int state;          /* enum notif_state, or FEED_ALL */
+    int64_t before_nid; /* 0: from the newest */
+    int limit;
+    struct feed_item *items;
+    size_t n;
+    bool more;
+};
+
+struct st_notif_state {
+    struct store_req base;
+    int64_t mid, wid, nid, now;
+    int state;
+    int old_state;
+    int64_t unread;
+};
+
+struct st_read_all {
+    struct store_req base;
+    int64_t mid, wid, now;
+    int64_t changed, unread;
+};
+
+struct st_prune {
+    struct store_req base;
+    int64_t now;
+    int max_events;
+    int64_t events_deleted, notifications_deleted;
+};
+
+struct st_ping {
+    struct store_req base;
+};
+
+/* ---- the store ---- */
+
+struct store;
+
+struct store_options {
+    const char *backend;   /* "sqlite" */
+    const char *dsn;       /* a file path for sqlite */
+    bool threaded;         /* false: every op runs on the caller (CLI) */
+    struct event_base *base; /* required when threaded */
+    bool sync_full;        /* fsync each commit (default true) */
+    int max_batch;         /* jobs per group commit */
+    struct metrics *metrics; /* may be NULL */
+};
+
+/* Opens the store and runs pending migrations. NULL on failure (logged). */
+struct store *store_open(const struct store_options *opt);
+/* Finishes queued writes, then closes. No done callback runs after this. */
+void store_close(struct store *s);
+void store_submit(struct store *s, struct store_req *r);
+/* Runs r and waits for it; for the CLI and start-up (not on the loop). */
+int store_call(struct store *s, struct store_req *r);
+
+/* Small key-value settings of the installation (e.g. the admin key hash);
+ * synchronous, for start-up. */
+int store_meta_get(struct store *s, const char *key, char *out, size_t cap);
+int store_meta_set(struct store *s, const char *key, const char *value);
+int store_schema_version(struct store *s);
+
+/* The backend interface. */
+struct store_backend {
+    const char *name;
+    struct store *(*open)(const struct store_options *opt);
+    void (*close)(struct store *s);
+    void (*submit)(struct store *s, struct store_req *r);
+    int (*call)(struct store *s, struct store_req *r);
+    int (*meta_get)(struct store *s, const char *key, char *out, size_t cap);
+    int (*meta_set)(struct store *s, const char *key, const char *value);
+    int (*schema_version)(struct store *s);
+};
+
+struct store {
+    const struct store_backend *backend;
+};
+
+extern const struct store_backend store_sqlite_backend;
+
+#endif
