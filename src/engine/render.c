@@ -22,11 +22,16 @@
 #define CACHE_SLOTS 32
 #define DEFAULT_LOCALE "en"
 
+/* One formatter per (locale tag, zone) as the caller names them; the
+ * recipients of one event usually share both, and the same instant, so the
+ * last text is kept too. */
 struct date_slot {
-    char locale[ULOC_FULLNAME_CAPACITY];
+    char tag[72];
     char tz[64];
     UDateFormat *fmt;
     uint64_t used;
+    int64_t last_ms;
+    char last[128];
 };
 
 struct num_slot {
@@ -93,20 +98,15 @@ bool render_locale_valid(const char *tag)
     return locale_id(tag, id, sizeof id);
 }
 
-static UDateFormat *date_format(struct render_ctx *rc, const char *locale, const char *tz)
+static UDateFormat *open_date_format(const char *tag, const char *tz)
 {
-    struct date_slot *victim = &rc->dates[0];
-    for (int i = 0; i < CACHE_SLOTS; i++) {
-        struct date_slot *s = &rc->dates[i];
-        if (s->fmt && strcmp(s->locale, locale) == 0 && strcmp(s->tz, tz) == 0) {
-            s->used = ++rc->tick;
-            return s->fmt;
-        }
-        if (s->used < victim->used)
-            victim = s;
-    }
+    char loc[ULOC_FULLNAME_CAPACITY];
+    if (!locale_id(tag, loc, sizeof loc))
+        snprintf(loc, sizeof loc, "%s", DEFAULT_LOCALE);
+    if (!render_timezone_valid(tz))
+        tz = "UTC";
     UErrorCode st = U_ZERO_ERROR;
-    UDateTimePatternGenerator *gen = udatpg_open(locale, &st);
+    UDateTimePatternGenerator *gen = udatpg_open(loc, &st);
     if (U_FAILURE(st))
         return NULL;
     UChar skeleton[16], pattern[64], utz[64];
@@ -116,17 +116,37 @@ static UDateFormat *date_format(struct render_ctx *rc, const char *locale, const
     if (U_FAILURE(st))
         return NULL;
     u_uastrcpy(utz, tz);
-    UDateFormat *fmt = udat_open(UDAT_PATTERN, UDAT_PATTERN, locale, utz, -1, pattern,
-                                 plen, &st);
-    if (U_FAILURE(st))
+    UDateFormat *fmt = udat_open(UDAT_PATTERN, UDAT_PATTERN, loc, utz, -1, pattern, plen, &st);
+    return U_SUCCESS(st) ? fmt : NULL;
+}
+
+/* The slot for (tag, tz), made on first use; NULL when the names are too
+ * long to cache or ICU fails. */
+static struct date_slot *date_slot(struct render_ctx *rc, const char *tag, const char *tz)
+{
+    if (strlen(tag) >= sizeof rc->dates[0].tag || strlen(tz) >= sizeof rc->dates[0].tz)
+        return NULL;
+    struct date_slot *victim = &rc->dates[0];
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        struct date_slot *s = &rc->dates[i];
+        if (s->fmt && strcmp(s->tag, tag) == 0 && strcmp(s->tz, tz) == 0) {
+            s->used = ++rc->tick;
+            return s;
+        }
+        if (s->used < victim->used)
+            victim = s;
+    }
+    UDateFormat *fmt = open_date_format(tag, tz);
+    if (!fmt)
         return NULL;
     if (victim->fmt)
         udat_close(victim->fmt);
-    snprintf(victim->locale, sizeof victim->locale, "%s", locale);
+    snprintf(victim->tag, sizeof victim->tag, "%s", tag);
     snprintf(victim->tz, sizeof victim->tz, "%s", tz);
     victim->fmt = fmt;
     victim->used = ++rc->tick;
-    return fmt;
+    victim->last_ms = INT64_MIN;
+    return victim;
 }
 
 static UNumberFormat *currency_format(struct render_ctx *rc, const char *locale)
@@ -174,17 +194,21 @@ static const char *pick_locale(const char *tag, char *id, size_t cap)
 const char *render_time(struct render_ctx *rc, int64_t ms, const char *tz,
                         const char *locale, struct arena *a)
 {
-    char loc[ULOC_FULLNAME_CAPACITY];
-    pick_locale(locale, loc, sizeof loc);
-    if (!render_timezone_valid(tz))
-        tz = "UTC";
-    UDateFormat *fmt = date_format(rc, loc, tz);
-    if (!fmt)
+    struct date_slot *slot = date_slot(rc, locale ? locale : DEFAULT_LOCALE, tz ? tz : "UTC");
+    if (!slot)
         return "";
-    UChar out[128];
-    UErrorCode st = U_ZERO_ERROR;
-    int32_t n = udat_format(fmt, (UDate)ms, out, 128, NULL, &st);
-    return U_SUCCESS(st) ? to_utf8(out, n, a) : "";
+    if (slot->last_ms != ms) {
+        UChar out[128];
+        UErrorCode st = U_ZERO_ERROR;
+        int32_t n = udat_format(slot->fmt, (UDate)ms, out, 128, NULL, &st);
+        int32_t len = 0;
+        if (U_SUCCESS(st))
+            u_strToUTF8(slot->last, (int32_t)sizeof slot->last, &len, out, n, &st);
+        if (U_FAILURE(st) || len >= (int32_t)sizeof slot->last)
+            return "";
+        slot->last_ms = ms;
+    }
+    return arena_strdup(a, slot->last);
 }
 
 const char *render_amount(struct render_ctx *rc, double amount, const char *currency,

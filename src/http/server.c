@@ -28,7 +28,13 @@
 #include <sys/socket.h>
 #include <time.h>
 
-enum conn_state { C_READING, C_HANDLING, C_WRITING };
+enum conn_state { C_READING, C_HANDLING, C_WRITING, C_LINGERING };
+
+/* After refusing a request whose body is still arriving, keep reading (and
+ * discarding) for a moment: closing with unread input makes the kernel send
+ * RST, and the client might never see the answer. */
+#define LINGER_S 2
+#define LINGER_MAX_BYTES (1024 * 1024)
 enum hdr_state { H_NONE, H_FIELD, H_VALUE };
 
 struct http_conn {
@@ -45,6 +51,7 @@ struct http_conn {
     bool message_complete;
     bool close_after;  /* close once the current answer is written */
     bool peer_closed;
+    size_t lingered;   /* bytes discarded while lingering */
     int reject_status; /* set by a parser callback that refuses the request */
     const char *reject_code, *reject_msg;
 };
@@ -534,8 +541,27 @@ static void conn_process(struct http_conn *c)
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
-    conn_process(arg);
+    struct http_conn *c = arg;
+    if (c->state == C_LINGERING) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        c->lingered += evbuffer_get_length(in);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (c->lingered > LINGER_MAX_BYTES)
+            conn_free(c);
+        return;
+    }
+    conn_process(c);
+}
+
+/* Half-closes our side, then waits for the client's EOF (or the limits). */
+static void conn_linger(struct http_conn *c)
+{
+    c->state = C_LINGERING;
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    set_read_timeout(c, LINGER_S);
+    bufferevent_enable(c->bev, EV_READ);
+    on_read(c->bev, c);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -546,7 +572,10 @@ static void on_write(struct bufferevent *bev, void *arg)
     request_free(c->req);
     c->req = NULL;
     if (c->close_after) {
-        conn_free(c);
+        if (c->peer_closed)
+            conn_free(c);
+        else
+            conn_linger(c);
         return;
     }
     conn_reset_for_next(c);
@@ -557,6 +586,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
     struct http_conn *c = arg;
+    if (c->state == C_LINGERING) {
+        conn_free(c);
+        return;
+    }
     if ((what & BEV_EVENT_EOF) && c->state != C_READING) {
         /* The client half-closed or left; answer anyway, then close. */
         c->peer_closed = true;

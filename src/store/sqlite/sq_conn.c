@@ -3,8 +3,17 @@
 #include "core/log.h"
 #include "engine/render.h"
 
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+static void sq_configure(void)
+{
+    if (sqlite3_config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK ||
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+        hlog_warn("store: SQLite was initialised before Herald could configure it");
+}
 
 int sq_fail(struct sq_conn *c, const char *what)
 {
@@ -12,8 +21,19 @@ int sq_fail(struct sq_conn *c, const char *what)
     return STORE_UNAVAILABLE;
 }
 
+/* Each connection belongs to one thread, so SQLite's own locking is not
+ * needed, and its memory statistics would put a process-wide mutex on
+ * every allocation that the loop and the writer then fight over. Both are
+ * process-global settings that must precede sqlite3_initialize. */
+static void sq_configure_once(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sq_configure);
+}
+
 int sq_conn_open(struct sq_conn *c, const char *path, bool sync_full, bool writer)
 {
+    sq_configure_once();
     memset(c, 0, sizeof *c);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
@@ -51,6 +71,8 @@ void sq_conn_close(struct sq_conn *c)
     if (c->db)
         sqlite3_close(c->db);
     render_free(c->render);
+    sq_cache_clear(c);
+    free(c->cache);
     memset(c, 0, sizeof *c);
 }
 
@@ -95,6 +117,20 @@ int sq_exec(struct sq_conn *c, const char *sql)
     if (sqlite3_exec(c->db, sql, NULL, NULL, &err) != SQLITE_OK) {
         hlog_error("store: [%.60s]: %s", sql, err ? err : "?");
         sqlite3_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+int sq_step_sql(struct sq_conn *c, const char *sql)
+{
+    sqlite3_stmt *st = sq_prep(c, sql);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        sq_fail(c, sql);
         return -1;
     }
     return 0;

@@ -14,6 +14,57 @@
 
 #define R(type) struct type *q = (struct type *)r
 
+/* ---- what ingest reads, remembered for one group commit ----
+ *
+ * The events of one batch usually name the same few members of the same
+ * workspace. Their rows are read once per batch; the structs live in the
+ * arena of the job that read them, which stays alive until the batch is
+ * answered, after the cache is cleared. */
+
+#define CACHE_MEMBERS 512 /* a power of two */
+#define CACHE_LISTS 8
+
+struct cached_member {
+    int64_t wid;
+    const char *id; /* NULL: empty slot */
+    struct member *m; /* NULL: known not to exist */
+};
+
+struct cached_list {
+    int64_t wid;
+    unsigned role_mask;
+    struct member **v;
+    size_t n;
+    bool used;
+};
+
+struct sq_read_cache {
+    struct cached_member members[CACHE_MEMBERS];
+    struct cached_list lists[CACHE_LISTS];
+    size_t nmembers;
+};
+
+void sq_cache_clear(struct sq_conn *c)
+{
+    if (c->cache && (c->cache->nmembers || c->cache->lists[0].used))
+        memset(c->cache, 0, sizeof *c->cache);
+}
+
+static struct sq_read_cache *cache_of(struct sq_conn *c)
+{
+    if (!c->cache)
+        c->cache = xcalloc(1, sizeof *c->cache);
+    return c->cache;
+}
+
+static uint32_t slot_of(int64_t wid, const char *id)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)wid;
+    for (; *id; id++)
+        h = (h ^ (uint8_t)*id) * 16777619u;
+    return h & (CACHE_MEMBERS - 1);
+}
+
 struct lookup_ctx {
     struct sq_conn *c;
     int64_t wid;
@@ -21,9 +72,8 @@ struct lookup_ctx {
     bool failed;
 };
 
-static struct member *lk_by_id(void *ctx, const char *id)
+static struct member *load_member(struct lookup_ctx *l, const char *id)
 {
-    struct lookup_ctx *l = ctx;
     static const char SQL[] =
         "SELECT " SQ_MEMBER_COLS " FROM members m WHERE m.wid = ?1 AND m.id = ?2";
     sqlite3_stmt *st = sq_prep(l->c, SQL);
@@ -45,17 +95,39 @@ static struct member *lk_by_id(void *ctx, const char *id)
     return m;
 }
 
-static size_t lk_active(void *ctx, unsigned role_mask, struct member ***out)
+static struct member *lk_by_id(void *ctx, const char *id)
 {
     struct lookup_ctx *l = ctx;
+    struct sq_read_cache *cache = cache_of(l->c);
+    uint32_t slot = slot_of(l->wid, id);
+    for (uint32_t i = 0; i < CACHE_MEMBERS; i++) {
+        struct cached_member *e = &cache->members[(slot + i) & (CACHE_MEMBERS - 1)];
+        if (!e->id) {
+            struct member *m = load_member(l, id);
+            if (!l->failed && cache->nmembers < CACHE_MEMBERS / 2) {
+                e->wid = l->wid;
+                e->id = m ? m->id : arena_strdup(l->a, id);
+                e->m = m;
+                cache->nmembers++;
+            }
+            return m;
+        }
+        if (e->wid == l->wid && strcmp(e->id, id) == 0)
+            return e->m;
+    }
+    return load_member(l, id);
+}
+
+static size_t load_active(struct lookup_ctx *l, unsigned role_mask, struct member ***out)
+{
     static const char SQL[] = "SELECT " SQ_MEMBER_COLS " FROM members m "
                               "WHERE m.wid = ?1 AND m.active = 1 ORDER BY m.id";
     sqlite3_stmt *st = sq_prep(l->c, SQL);
     size_t n = 0, cap = 16;
     struct member **v = ARENA_NEW_N(l->a, struct member *, cap);
+    *out = v;
     if (!st) {
         l->failed = true;
-        *out = v;
         return 0;
     }
     sqlite3_bind_int64(st, 1, l->wid);
@@ -77,6 +149,24 @@ static size_t lk_active(void *ctx, unsigned role_mask, struct member ***out)
         l->failed = true;
     sqlite3_reset(st);
     *out = v;
+    return n;
+}
+
+static size_t lk_active(void *ctx, unsigned role_mask, struct member ***out)
+{
+    struct lookup_ctx *l = ctx;
+    struct sq_read_cache *cache = cache_of(l->c);
+    for (int i = 0; i < CACHE_LISTS && cache->lists[i].used; i++)
+        if (cache->lists[i].wid == l->wid && cache->lists[i].role_mask == role_mask) {
+            *out = cache->lists[i].v;
+            return cache->lists[i].n;
+        }
+    size_t n = load_active(l, role_mask, out);
+    for (int i = 0; i < CACHE_LISTS && !l->failed; i++)
+        if (!cache->lists[i].used) {
+            cache->lists[i] = (struct cached_list){l->wid, role_mask, *out, n, true};
+            break;
+        }
     return n;
 }
 
@@ -181,7 +271,7 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
         cn->nid = nids[i];
         cn->mid = x->member->mid;
         cn->in_app = in_app;
-        cn->unread = x->member->unread;
+        cn->unread = -1; /* unchanged by an item outside the feed */
         if (in_app) {
             st = sq_prep(c, UNREAD);
             if (!st)

@@ -15,8 +15,11 @@
 
 #define SQ_CACHE_SLOTS 128
 
+struct sq_read_cache;
+
 struct sq_conn {
     sqlite3 *db;
+    struct sq_read_cache *cache; /* writer only: rows ingest read this batch */
     const char *sql[SQ_CACHE_SLOTS];
     sqlite3_stmt *stmt[SQ_CACHE_SLOTS];
     struct render_ctx *render; /* writer only: formats notification texts */
@@ -48,12 +51,20 @@ void sq_conn_close(struct sq_conn *c);
 sqlite3_stmt *sq_prep(struct sq_conn *c, const char *sql);
 void sq_reset_all(struct sq_conn *c);
 int sq_exec(struct sq_conn *c, const char *sql);
+/* Runs one static statement through the cache (transaction control on the
+ * hot path); 0 on success. */
+int sq_step_sql(struct sq_conn *c, const char *sql);
 const char *sq_text(sqlite3_stmt *st, int col, struct arena *a); /* NULL for NULL */
 void sq_bind_text(sqlite3_stmt *st, int idx, const char *s);     /* NULL binds NULL */
 int sq_fail(struct sq_conn *c, const char *what);                /* logs; STORE_UNAVAILABLE */
 /* Runs one operation in its own transaction (reads: deferred; writes:
  * immediate). */
 int sq_run_alone(struct sq_conn *c, const struct sq_op *op, struct store_req *r);
+
+/* Forgets the rows ingest remembered. The writer calls it at the end of
+ * every group commit and before any job that may change members or
+ * workspaces, so a remembered row is never stale (sq_events.c). */
+void sq_cache_clear(struct sq_conn *c);
 
 /* schema (sq_schema.c) */
 int sq_migrate(struct sq_conn *c);

@@ -65,25 +65,35 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static const char BEGIN[] = "BEGIN IMMEDIATE";
+static const char SAVEPOINT[] = "SAVEPOINT job";
+static const char ROLLBACK_TO[] = "ROLLBACK TO job";
+static const char RELEASE[] = "RELEASE job";
+static const char COMMIT[] = "COMMIT";
+
 static void run_batch(struct sq_writer *w, struct store_req *batch, size_t n)
 {
     struct sq_conn *c = &w->store->writer;
     uint64_t t0 = hclock_mono_ns();
-    bool ok = sq_exec(c, "BEGIN IMMEDIATE") == 0;
+    bool ok = sq_step_sql(c, BEGIN) == 0;
     for (struct store_req *r = batch; r; r = r->next) {
         if (!ok) {
             r->rc = STORE_UNAVAILABLE;
             continue;
         }
-        if (sq_exec(c, "SAVEPOINT job") != 0) {
+        if (r->op != ST_EVENT_INGEST)
+            sq_cache_clear(c); /* it may change what ingest reads */
+        if (sq_step_sql(c, SAVEPOINT) != 0) {
             r->rc = STORE_UNAVAILABLE;
             continue;
         }
         r->rc = SQ_OPS[r->op].run(c, r);
         sq_reset_all(c);
-        if (r->rc != STORE_OK)
-            sq_exec(c, "ROLLBACK TO job");
-        sq_exec(c, "RELEASE job");
+        if (r->rc != STORE_OK) {
+            sq_step_sql(c, ROLLBACK_TO);
+            sq_cache_clear(c);
+        }
+        sq_step_sql(c, RELEASE);
         if (sqlite3_get_autocommit(c->db)) {
             /* SQLite rolled the whole transaction back (disk full, I/O
              * error): everything before this request is gone too. */
@@ -92,10 +102,11 @@ static void run_batch(struct sq_writer *w, struct store_req *batch, size_t n)
                 p->rc = STORE_UNAVAILABLE;
         }
     }
-    if (ok && sq_exec(c, "COMMIT") != 0) {
+    if (ok && sq_step_sql(c, COMMIT) != 0) {
         sq_exec(c, "ROLLBACK");
         ok = false;
     }
+    sq_cache_clear(c);
     if (!ok) {
         for (struct store_req *r = batch; r; r = r->next)
             r->rc = STORE_UNAVAILABLE;

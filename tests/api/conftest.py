@@ -1,0 +1,220 @@
+"""Fixtures for Herald's API tests: a real `herald serve` on a loopback port.
+
+One server per test session (with --test-clock) serves most tests; each test
+gets its own workspace, so tests never see each other's data. Tests that
+restart or kill a server start their own with `Herald(...)`.
+"""
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERALD_BIN = os.environ.get("HERALD_BIN", os.path.join(ROOT, "build", "herald"))
+ADMIN_KEY = "hak_" + "a" * 40
+
+
+class Herald:
+    """A herald serve process on 127.0.0.1 with an ephemeral port."""
+
+    def __init__(self, db, *args, env=None):
+        self.db = db
+        self.args = list(args)
+        self.env = dict(os.environ, HERALD_ADMIN_KEY=ADMIN_KEY, **(env or {}))
+        self.proc = None
+        self.url = None
+
+    def start(self, timeout=15):
+        cmd = [HERALD_BIN, "serve", "--listen", "127.0.0.1:0", "--database", self.db,
+               "--log-level", "warn", *self.args]
+        # stderr goes to a file: a pipe nobody reads could fill and stall herald.
+        self.log = open(self.db + ".log", "a")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
+                                     env=self.env, text=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            m = re.search(r"listening on (http://\S+)", line)
+            if m:
+                self.url = m.group(1)
+                return self
+        self.proc.kill()
+        self.proc.wait()
+        with open(self.db + ".log") as f:
+            raise RuntimeError("herald did not start: " + f.read()[-2000:])
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+
+class Client:
+    """Thin HTTP helper: returns (status, json-or-text, response)."""
+
+    def __init__(self, url, token=None):
+        self.url = url
+        self.token = token
+        self.http = requests.Session()
+
+    def call(self, method, path, json_body=None, token=None, data=None, headers=None,
+             params=None):
+        h = dict(headers or {})
+        tok = token if token is not None else self.token
+        if tok:
+            h["Authorization"] = "Bearer " + tok
+        if json_body is not None:
+            data = json.dumps(json_body)
+            h.setdefault("Content-Type", "application/json")
+        r = self.http.request(method, self.url + path, data=data, headers=h, params=params,
+                              timeout=30)
+        try:
+            body = r.json()
+        except ValueError:
+            body = r.text
+        return r.status_code, body, r
+
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.call("POST", path, json_body=body, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.call("PUT", path, json_body=body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.call("PATCH", path, json_body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.call("DELETE", path, **kw)
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def sign_token(secret, claims, alg="HS256"):
+    """A member token as a host backend would sign it."""
+    header = b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    payload = b64url(json.dumps(claims).encode())
+    sig = hmac.new(secret.encode(), (header + "." + payload).encode(), hashlib.sha256).digest()
+    return header + "." + payload + "." + b64url(sig)
+
+
+_ids = itertools.count(1)
+
+
+def unique(prefix):
+    return "%s_%d_%s" % (prefix, next(_ids), uuid.uuid4().hex[:6])
+
+
+class Workspace:
+    """A fresh workspace with helpers for members, tokens and events."""
+
+    def __init__(self, server_url):
+        self.admin = Client(server_url, ADMIN_KEY)
+        self.id = unique("ws")
+        st, body, _ = self.admin.post("/v1/workspaces", {"id": self.id, "name": "Test practice",
+                                                         "timezone": "Europe/Dublin"})
+        assert st == 201, body
+        self.key = body["api_key"]
+        self.secret = body["signing_secret"]
+        self.host = Client(server_url, self.key)
+        self.url = server_url
+
+    def member(self, member_id, role="practitioner", **fields):
+        body = {"name": fields.pop("name", member_id.title()), "role": role}
+        body.update(fields)
+        st, out, _ = self.host.put("/v1/members/" + member_id, body)
+        assert st in (200, 201), out
+        return out
+
+    def token(self, member_id):
+        st, out, _ = self.host.post("/v1/members/%s/tokens" % member_id, {})
+        assert st == 201, out
+        return out["token"]
+
+    def as_member(self, member_id):
+        return Client(self.url, self.token(member_id))
+
+    def post_event(self, event):
+        return self.host.post("/v1/events", event)
+
+
+@pytest.fixture(scope="session")
+def server():
+    tmp = tempfile.mkdtemp(prefix="herald-api-")
+    h = Herald(os.path.join(tmp, "herald.db"), "--test-clock").start()
+    yield h
+    h.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def ws(server):
+    return Workspace(server.url)
+
+
+@pytest.fixture
+def admin(server):
+    return Client(server.url, ADMIN_KEY)
+
+
+@pytest.fixture
+def tmpdir_path():
+    d = tempfile.mkdtemp(prefix="herald-t-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+# ---- event builders ----
+
+def appointment_event(event_type, staff_ids, *, event_id=None, actor=None, source="reception",
+                      assignee_ids=(), client_staff_ids=(), starts_at="2026-11-24T14:30:00Z",
+                      occurred_at="2026-11-21T09:30:00Z", **extra_data):
+    data = {
+        "appointment": {"id": unique("ap"), "starts_at": starts_at,
+                        "ends_at": "2026-11-24T15:20:00Z", "staff_ids": list(staff_ids),
+                        "service": {"id": "sv_1", "name": "Initial consult",
+                                    "assignee_ids": list(assignee_ids)}},
+        "client": {"id": "cl_1", "name": "Dana Reyes",
+                   "assigned_staff_ids": list(client_staff_ids)},
+    }
+    data.update(extra_data)
+    return {"id": event_id or unique("evt"), "type": event_type, "occurred_at": occurred_at,
+            "source": source,
+            "actor": actor or {"kind": "client", "id": "cl_1", "name": "Dana Reyes"},
+            "data": data}
+
+
+def recipients(outcome):
+    return sorted(n["member_id"] for n in outcome["notifications"])
+
+
+def skipped(outcome):
+    return {s["member_id"]: s["reason"] for s in outcome["skipped"]}
