@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/jw.h"
 #include "engine/model.h"
+#include "metrics/metrics.h"
 #include "store/store.h"
 
 enum need {
@@ -52,7 +53,8 @@ struct api_call {
 };
 
 const struct route *api_routes(size_t *n);
-const char *const *api_route_names(size_t *n);
+/* Metrics labels per route index (0: requests that matched no route). */
+const struct metrics_route *api_route_labels(size_t *n);
 
 /* answers */
 void api_reply(struct api_call *call, int status, struct buf *body); /* frees body */

@@ -11,7 +11,6 @@
 #include "engine/outcome.h"
 #include "metrics/metrics.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 struct ingest_job {
@@ -54,18 +53,15 @@ void h_event_post(struct api_call *call)
         api_error(call, 400, err.code, err.field[0] ? err.field : NULL, "%s", err.message);
         return;
     }
-    char *canonical = jx_canonical(body);
-    char *data = jx_canonical(job->ev.data);
-    if (!canonical || !data) {
-        free(canonical);
-        free(data);
-        api_error(call, 400, "invalid_json", NULL, "the event cannot be encoded");
-        return;
-    }
-    crypto_sha256(canonical, strlen(canonical), job->q.body_sha256);
-    job->q.data_json = arena_strdup(call->arena, data);
-    free(canonical);
-    free(data);
+    /* One canonical pass gives the text to hash and, inside it, the text
+     * of `data` to store. */
+    struct buf canonical = BUF_INIT;
+    size_t data_start = 0, data_end = 0;
+    jx_canonical_write(body, &canonical, "data", &data_start, &data_end);
+    crypto_sha256(canonical.data, canonical.len, job->q.body_sha256);
+    job->q.data_json = arena_strndup(call->arena, canonical.data + data_start,
+                                     data_end - data_start);
+    buf_free(&canonical);
     job->q.wid = call->ws.wid;
     job->q.ev = &job->ev;
     job->q.received_at = call->now;

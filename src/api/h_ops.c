@@ -37,9 +37,9 @@ void h_readyz(struct api_call *call)
 void h_metrics(struct api_call *call)
 {
     size_t n;
-    const char *const *names = api_route_names(&n);
+    const struct metrics_route *labels = api_route_labels(&n);
     struct buf b = BUF_INIT;
-    metrics_render(call->api->metrics, &b, names, n,
+    metrics_render(call->api->metrics, &b, labels, n,
                    call->api->http ? http_server_connections(call->api->http) : 0);
     http_respond(call->req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
     buf_free(&b);

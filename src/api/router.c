@@ -51,8 +51,10 @@ static const struct route ROUTES[] = {
 };
 
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
+static const char *const VERBS[] = {"GET", "POST", "PUT", "PATCH", "DELETE",
+                                    "HEAD", "OPTIONS", "OTHER"};
 /* Slot 0 of the metrics labels is for requests that matched no route. */
-static const char *ROUTE_NAMES[NROUTES + 1];
+static struct metrics_route ROUTE_LABELS[NROUTES + 1];
 
 const struct route *api_routes(size_t *n)
 {
@@ -60,15 +62,15 @@ const struct route *api_routes(size_t *n)
     return ROUTES;
 }
 
-const char *const *api_route_names(size_t *n)
+const struct metrics_route *api_route_labels(size_t *n)
 {
-    if (!ROUTE_NAMES[0]) {
-        ROUTE_NAMES[0] = "unmatched";
+    if (!ROUTE_LABELS[0].path) {
+        ROUTE_LABELS[0] = (struct metrics_route){"any", "unmatched"};
         for (size_t i = 0; i < NROUTES; i++)
-            ROUTE_NAMES[i + 1] = ROUTES[i].pattern;
+            ROUTE_LABELS[i + 1] = (struct metrics_route){VERBS[ROUTES[i].verb], ROUTES[i].pattern};
     }
     *n = NROUTES + 1;
-    return ROUTE_NAMES;
+    return ROUTE_LABELS;
 }
 
 void api_config_default(struct api_config *cfg)
@@ -404,11 +406,9 @@ void api_handle(struct http_request *req, void *arg)
             const struct route *rt = &ROUTES[i];
             if ((rt->test_only && !api->cfg.test_clock) || !match(call, rt->pattern, req->path))
                 continue;
-            static const char *const verbs[] = {"GET", "POST", "PUT", "PATCH", "DELETE",
-                                                "HEAD", "OPTIONS", "?"};
             if (allow[0])
                 strncat(allow, ", ", sizeof allow - strlen(allow) - 1);
-            strncat(allow, verbs[rt->verb], sizeof allow - strlen(allow) - 1);
+            strncat(allow, VERBS[rt->verb], sizeof allow - strlen(allow) - 1);
         }
         http_add_header(req, "Allow", allow);
         api_error(call, 405, "method_not_allowed", NULL, "%s is not allowed here; use %s",

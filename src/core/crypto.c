@@ -8,27 +8,63 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* OpenSSL 3 looks an algorithm up in its provider tables at every implicit
+ * use (EVP_sha256() in EVP_Digest): as costly as hashing a small request.
+ * Fetch each algorithm once; the fetched objects are read-only and safe to
+ * share between threads. */
+static EVP_MD *sha256_md;
+static EVP_MAC *hmac_mac;
+
+static void fetch_algorithms(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!sha256_md || !hmac_mac) {
+        fprintf(stderr, "herald: OpenSSL has no SHA256 or HMAC\n");
+        abort();
+    }
+}
+
+static void algorithms(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fetch_algorithms);
+}
+
 void crypto_sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
 {
+    algorithms();
     unsigned int n = SHA256_LEN;
-    if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL))
+    if (!EVP_Digest(data, len, out, &n, sha256_md, NULL))
         abort(); /* only fails on allocation failure */
 }
 
 int crypto_hmac_sha256(const void *key, size_t key_len, const void *data,
                        size_t len, uint8_t out[SHA256_LEN])
 {
-    unsigned int n = SHA256_LEN;
-    /* HMAC() with a zero-length key wants a non-NULL pointer. */
+    algorithms();
+    /* A zero-length key still wants a non-NULL pointer. */
     static const uint8_t empty = 0;
-    return HMAC(EVP_sha256(), key_len ? key : &empty, (int)key_len, data, len,
-                out, &n) ? 0 : -1;
+    static char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_mac);
+    size_t n = 0;
+    int ok = ctx && EVP_MAC_init(ctx, key_len ? key : &empty, key_len, params) &&
+             EVP_MAC_update(ctx, data, len) && EVP_MAC_final(ctx, out, &n, SHA256_LEN) &&
+             n == SHA256_LEN;
+    EVP_MAC_CTX_free(ctx);
+    return ok ? 0 : -1;
 }
 
 void crypto_random(void *buf, size_t len)

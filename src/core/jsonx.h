@@ -20,9 +20,16 @@ bool jx_depth_ok(const char *text, size_t len, int max_depth);
  * On failure returns NULL and writes "line L column C: why" to err. */
 json_t *jx_parse(const char *text, size_t len, char *err, size_t errlen);
 
-/* Canonical text: compact, keys sorted. Two bodies are "the same JSON value"
- * exactly when their canonical texts are equal. Caller frees. */
-char *jx_canonical(const json_t *v);
+/* Canonical text: compact, object keys sorted bytewise, integral reals
+ * written as integers. Two bodies are "the same JSON value" exactly when
+ * their canonical texts are equal. Caller frees. */
+char *jx_canonical(json_t *v);
+/* Appends the canonical text of v to out. When mark_key is given and v is
+ * an object with that member, [*mark_start, *mark_end) is where the
+ * member's value landed in out, so one pass gives both texts. */
+struct buf;
+void jx_canonical_write(json_t *v, struct buf *out, const char *mark_key,
+                        size_t *mark_start, size_t *mark_end);
 
 /* Helpers that return NULL/fallback when the path is absent or mistyped. */
 const char *jx_str(const json_t *obj, const char *key);

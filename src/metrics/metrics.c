@@ -129,7 +129,7 @@ static void render_histogram(struct buf *out, const char *name, const char *help
                name, (unsigned long long)get(&h->count));
 }
 
-void metrics_render(struct metrics *m, struct buf *out, const char *const *route_names,
+void metrics_render(struct metrics *m, struct buf *out, const struct metrics_route *routes,
                     size_t nroutes, int open_connections)
 {
     buf_adds(out, "# HELP herald_http_requests_total HTTP requests answered, by route and status.\n"
@@ -139,12 +139,12 @@ void metrics_render(struct metrics *m, struct buf *out, const char *const *route
             uint64_t v = get(&m->requests[r][s]);
             if (!v)
                 continue;
+            buf_printf(out, "herald_http_requests_total{method=\"%s\",route=\"%s\",status=\"",
+                       routes[r].method, routes[r].path);
             if (s < NSTATUS - 1)
-                buf_printf(out, "herald_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-                           route_names[r], STATUSES[s], (unsigned long long)v);
+                buf_printf(out, "%d\"} %llu\n", STATUSES[s], (unsigned long long)v);
             else
-                buf_printf(out, "herald_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
-                           route_names[r], (unsigned long long)v);
+                buf_printf(out, "other\"} %llu\n", (unsigned long long)v);
         }
     render_histogram(out, "herald_http_request_duration_seconds",
                      "Time from a complete request to its answer.", &m->request_seconds);

@@ -23,7 +23,12 @@ void metrics_notifications(struct metrics *m, size_t n);
 void metrics_commit(struct metrics *m, double seconds, size_t jobs);
 void metrics_store_error(struct metrics *m);
 
-void metrics_render(struct metrics *m, struct buf *out, const char *const *route_names,
+/* A route's labels: its method and its path pattern. */
+struct metrics_route {
+    const char *method, *path;
+};
+
+void metrics_render(struct metrics *m, struct buf *out, const struct metrics_route *routes,
                     size_t nroutes, int open_connections);
 
 #endif

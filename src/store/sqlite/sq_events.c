@@ -212,6 +212,7 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
     R(st_event_ingest);
     struct arena *a = r->arena;
     const struct event_view *ev = q->ev;
+    q->ncreated = 0;
     bool seen;
     int rc = check_existing(c, q, &seen);
     if (rc != STORE_OK || seen)

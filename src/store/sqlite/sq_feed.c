@@ -122,9 +122,10 @@ int sq_read_all(struct sq_conn *c, struct store_req *r)
 int sq_prune(struct sq_conn *c, struct store_req *r)
 {
     R(st_prune);
+    q->events_deleted = q->notifications_deleted = 0;
     static const char OLD[] =
-        "SELECT e.eid FROM events e JOIN workspaces w ON w.wid = e.wid "
-        "WHERE e.received_at < ?1 - w.retention_days * 86400000 LIMIT ?2";
+        "SELECT e.eid FROM workspaces w CROSS JOIN events e "
+        "WHERE e.wid = w.wid AND e.received_at < ?1 - w.retention_days * 86400000 LIMIT ?2";
     static const char UNREAD_GONE[] =
         "UPDATE members SET unread = unread - 1 WHERE mid IN "
         "(SELECT mid FROM notifications WHERE eid = ?1 AND in_app = 1 AND state = 0)";

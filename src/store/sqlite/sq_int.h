@@ -25,6 +25,11 @@ struct sq_conn {
     struct render_ctx *render; /* writer only: formats notification texts */
 };
 
+/* Runs one operation inside the caller's transaction. Rule: an operation
+ * that returns STORE_NOT_FOUND or STORE_CONFLICT has written nothing, so the
+ * writer can batch without savepoints (sq_writer.c). It may run twice for
+ * one request (after another request's failure), so it sets its outputs
+ * afresh each time. */
 typedef int (*sq_run_fn)(struct sq_conn *c, struct store_req *r);
 
 struct sq_op {

@@ -1,16 +1,14 @@
 /* sq_writer.c - the writer thread: group commit for every write.
  *
  * Requests queue here from the loop. The thread takes everything waiting
- * (up to max_batch), runs each in its own SAVEPOINT inside one IMMEDIATE
- * transaction, and commits once; with synchronous=FULL that COMMIT is the
- * fsync that makes the whole batch durable. Only then are the requests
+ * (up to max_batch), runs them in one IMMEDIATE transaction, and commits
+ * once; with synchronous=FULL that COMMIT is the fsync that makes the whole
+ * batch durable. Only then are the requests
  * handed back to the loop (an eventfd wakes it), so every answer follows
  * durability, and the loop never waits on fsync. While one batch commits,
  * the next one gathers: the busier the server, the bigger the batches.
  *
- * A request that fails rolls back to its savepoint and leaves the others
- * intact. If the COMMIT itself fails, every request of the batch is
- * answered STORE_UNAVAILABLE: nothing of it was stored. */
+ * A request that fails does not take the others with it: see run_batch. */
 #include "store/sqlite/sq_int.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -66,53 +64,52 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 }
 
 static const char BEGIN[] = "BEGIN IMMEDIATE";
-static const char SAVEPOINT[] = "SAVEPOINT job";
-static const char ROLLBACK_TO[] = "ROLLBACK TO job";
-static const char RELEASE[] = "RELEASE job";
 static const char COMMIT[] = "COMMIT";
 
-static void run_batch(struct sq_writer *w, struct store_req *batch, size_t n)
+/* One request alone in its own transaction: the slow path after a failure. */
+static void run_alone(struct sq_conn *c, struct store_req *r)
+{
+    sq_cache_clear(c);
+    r->rc = sq_run_alone(c, &SQ_OPS[r->op], r);
+    sq_cache_clear(c);
+}
+
+/* Runs a batch in one transaction. Requests that answer NOT_FOUND or
+ * CONFLICT have written nothing (a rule of every sq_* operation), so no
+ * savepoint is needed for them; a savepoint per request would make SQLite
+ * copy every page it touches into a sub-journal. If a request fails
+ * (STORE_UNAVAILABLE) or the COMMIT does, everything is rolled back and
+ * each request runs again in its own transaction, so one bad request
+ * cannot fail the others. Returns false when storage is failing. */
+static bool run_batch(struct sq_writer *w, struct store_req *batch, size_t n)
 {
     struct sq_conn *c = &w->store->writer;
     uint64_t t0 = hclock_mono_ns();
     bool ok = sq_step_sql(c, BEGIN) == 0;
-    for (struct store_req *r = batch; r; r = r->next) {
-        if (!ok) {
-            r->rc = STORE_UNAVAILABLE;
-            continue;
-        }
+    for (struct store_req *r = batch; r && ok; r = r->next) {
         if (r->op != ST_EVENT_INGEST)
             sq_cache_clear(c); /* it may change what ingest reads */
-        if (sq_step_sql(c, SAVEPOINT) != 0) {
-            r->rc = STORE_UNAVAILABLE;
-            continue;
-        }
         r->rc = SQ_OPS[r->op].run(c, r);
         sq_reset_all(c);
-        if (r->rc != STORE_OK) {
-            sq_step_sql(c, ROLLBACK_TO);
-            sq_cache_clear(c);
-        }
-        sq_step_sql(c, RELEASE);
-        if (sqlite3_get_autocommit(c->db)) {
-            /* SQLite rolled the whole transaction back (disk full, I/O
-             * error): everything before this request is gone too. */
+        if (r->rc == STORE_UNAVAILABLE)
             ok = false;
-            for (struct store_req *p = batch; p != r->next; p = p->next)
-                p->rc = STORE_UNAVAILABLE;
-        }
     }
-    if (ok && sq_step_sql(c, COMMIT) != 0) {
-        sq_exec(c, "ROLLBACK");
+    if (ok && sq_step_sql(c, COMMIT) != 0)
         ok = false;
-    }
     sq_cache_clear(c);
-    if (!ok) {
-        for (struct store_req *r = batch; r; r = r->next)
-            r->rc = STORE_UNAVAILABLE;
-        metrics_store_error(w->store->metrics);
+    if (ok) {
+        metrics_commit(w->store->metrics, (double)(hclock_mono_ns() - t0) / 1e9, n);
+        return true;
     }
-    metrics_commit(w->store->metrics, (double)(hclock_mono_ns() - t0) / 1e9, n);
+    if (!sqlite3_get_autocommit(c->db))
+        sq_exec(c, "ROLLBACK");
+    metrics_store_error(w->store->metrics);
+    bool any_ok = false;
+    for (struct store_req *r = batch; r; r = r->next) {
+        run_alone(c, r);
+        any_ok |= r->rc != STORE_UNAVAILABLE;
+    }
+    return any_ok;
 }
 
 static void *writer_main(void *arg)
