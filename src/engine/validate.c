@@ -61,17 +61,43 @@ static size_t utf8_len(const char *s)
     return n;
 }
 
-static int check_fields(const json_t *obj, const struct field_spec *spec,
-                        const char *prefix, struct event_error *err);
+/* The path of the field being checked, grown and shrunk as the checker
+ * walks the tree, so paths cost a memcpy, not a printf, per field. */
+struct path {
+    char buf[192];
+    size_t len;
+};
 
-static int check_value(const json_t *v, const struct field_spec *f, const char *path,
+static size_t path_push(struct path *p, const char *name)
+{
+    size_t mark = p->len, n = strlen(name);
+    if (p->len + 1 + n < sizeof p->buf) {
+        p->buf[p->len++] = '.';
+        memcpy(p->buf + p->len, name, n);
+        p->len += n;
+    }
+    p->buf[p->len] = '\0';
+    return mark;
+}
+
+static void path_pop(struct path *p, size_t mark)
+{
+    p->len = mark;
+    p->buf[mark] = '\0';
+}
+
+static int check_fields(const json_t *obj, const struct field_spec *spec, struct path *p,
+                        struct event_error *err);
+
+static int check_value(const json_t *v, const struct field_spec *f, struct path *pp,
                        struct event_error *err)
 {
+    const char *path = pp->buf;
     switch (f->kind) {
     case FK_OBJECT:
         if (!json_is_object(v))
             return fail(err, "invalid_field", path, "%s must be an object", path);
-        return check_fields(v, f->children, path, err);
+        return check_fields(v, f->children, pp, err);
     case FK_ID:
         if (!json_is_string(v) || !hostid_valid(json_string_value(v)))
             return fail(err, "invalid_field", path,
@@ -131,19 +157,17 @@ static int check_value(const json_t *v, const struct field_spec *f, const char *
     return 0;
 }
 
-static int check_fields(const json_t *obj, const struct field_spec *spec,
-                        const char *prefix, struct event_error *err)
+static int check_fields(const json_t *obj, const struct field_spec *spec, struct path *p,
+                        struct event_error *err)
 {
     for (const struct field_spec *f = spec; f && f->name; f++) {
-        char path[sizeof err->field];
-        snprintf(path, sizeof path, "%s.%s", prefix, f->name);
         json_t *v = json_object_get(obj, f->name);
-        if (!v || json_is_null(v)) {
-            if (f->required)
-                return missing(err, path);
+        if ((!v || json_is_null(v)) && !f->required)
             continue;
-        }
-        if (check_value(v, f, path, err))
+        size_t mark = path_push(p, f->name);
+        int rc = !v || json_is_null(v) ? missing(err, p->buf) : check_value(v, f, p, err);
+        path_pop(p, mark);
+        if (rc)
             return -1;
     }
     return 0;
@@ -242,7 +266,8 @@ int event_validate(json_t *body, struct event_view *ev, struct event_error *err)
         return missing(err, "data");
     if (!json_is_object(data))
         return fail(err, "invalid_field", "data", "data must be an object");
-    if (check_fields(data, ev->type->data, "data", err))
+    struct path path = {"data", 4};
+    if (check_fields(data, ev->type->data, &path, err))
         return -1;
 
     ev->id = json_string_value(id);

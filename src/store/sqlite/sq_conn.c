@@ -153,9 +153,13 @@ void sq_bind_text(sqlite3_stmt *st, int idx, const char *s)
         sqlite3_bind_null(st, idx);
 }
 
+static const char BEGIN_READ[] = "BEGIN";
+static const char BEGIN_WRITE[] = "BEGIN IMMEDIATE";
+static const char COMMIT[] = "COMMIT";
+
 int sq_run_alone(struct sq_conn *c, const struct sq_op *op, struct store_req *r)
 {
-    if (sq_exec(c, op->write ? "BEGIN IMMEDIATE" : "BEGIN") != 0)
+    if (sq_step_sql(c, op->write ? BEGIN_WRITE : BEGIN_READ) != 0)
         return STORE_UNAVAILABLE;
     int rc = op->run(c, r);
     sq_reset_all(c);
@@ -163,7 +167,7 @@ int sq_run_alone(struct sq_conn *c, const struct sq_op *op, struct store_req *r)
         sq_exec(c, "ROLLBACK");
         return rc;
     }
-    if (sq_exec(c, "COMMIT") != 0) {
+    if (sq_step_sql(c, COMMIT) != 0) {
         sq_exec(c, "ROLLBACK");
         return STORE_UNAVAILABLE;
     }
