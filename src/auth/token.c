@@ -8,6 +8,7 @@
 #include "core/hostid.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,10 @@ static bool int_claim(json_t *payload, const char *name, int64_t *out)
         return true;
     }
     if (json_is_real(v)) { /* some JWT libraries write 1.7e9 */
-        *out = (int64_t)json_real_value(v);
+        double d = json_real_value(v);
+        if (!isfinite(d) || d < -9.0e18 || d > 9.0e18)
+            return false;
+        *out = (int64_t)d;
         return true;
     }
     return false;
@@ -97,11 +101,14 @@ enum token_error token_verify(const struct member_token *t, const char *secret, 
         return TOKEN_BAD_SIGNATURE;
     if (!crypto_equal(mac, t->sig, SHA256_LEN))
         return TOKEN_BAD_SIGNATURE;
-    if (now_s >= t->exp + TOKEN_LEEWAY_S)
+    /* Written so that no claim, however extreme, can overflow: only now_s
+     * (a sane value) is offset, and exp is known to be recent before
+     * anything is subtracted from it. */
+    if (t->exp <= now_s - TOKEN_LEEWAY_S)
         return TOKEN_EXPIRED;
     if (t->iat > now_s + TOKEN_LEEWAY_S || (t->nbf && t->nbf > now_s + TOKEN_LEEWAY_S))
         return TOKEN_NOT_YET_VALID;
-    if (t->exp - t->iat > TOKEN_MAX_LIFETIME_S)
+    if (t->exp - TOKEN_MAX_LIFETIME_S > t->iat)
         return TOKEN_TOO_LONG;
     return TOKEN_OK;
 }

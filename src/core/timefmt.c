@@ -73,7 +73,12 @@ int rfc3339_parse(const char *s, int64_t *ms)
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
                     .tm_hour = h, .tm_min = mi, .tm_sec = sec};
     time_t t = timegm(&tm);
-    *ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + frac_ms;
+    int64_t v = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + frac_ms;
+    /* The instant itself must lie in 1970..9999 UTC, so every accepted time
+     * formats back (an offset can push a local 1970 date into 1969). */
+    if (v < 0 || v > RFC3339_MAX_MS)
+        return -1;
+    *ms = v;
     return 0;
 }
 

@@ -4,8 +4,12 @@
 
 #include <stdint.h>
 
+/* 9999-12-31T23:59:59.999Z */
+#define RFC3339_MAX_MS 253402300799999LL
+
 /* Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm)", 't' and 'z'
- * too. Years 1970..9999. Returns 0 and the instant in *ms, or -1. */
+ * too. The instant must lie in 1970..9999 UTC. Returns 0 and the instant
+ * in *ms, or -1. */
 int rfc3339_parse(const char *s, int64_t *ms);
 
 #define RFC3339_LEN 25 /* "2026-11-21T09:30:00.123Z" + NUL */

@@ -97,9 +97,11 @@ static void decide_one(struct decision *d, const struct event_view *ev,
     unsigned ch = prefs_channels(&ws->default_prefs, &m->prefs, d->category);
     if (d->category == t->category)
         ch |= prefs_forced(t);
-    if ((t->flags & ET_CANCELLATION) && d->category == CAT_SCHEDULING) {
+    /* A cancellation's email and SMS come from the alert setting alone,
+     * never from the matrix, and never for one's own cancellation. */
+    if (t->flags & ET_CANCELLATION) {
         ch &= ~(CH_BIT(CH_EMAIL) | CH_BIT(CH_SMS));
-        if (cancellation_alert_due(m, ev))
+        if (d->category == CAT_SCHEDULING && cancellation_alert_due(m, ev))
             ch |= cancellation_channels(m);
     }
     if (!m->push_enabled)

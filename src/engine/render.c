@@ -1,9 +1,10 @@
 /* render.c - ICU-backed rendering of notification texts (see render.h).
  *
  * Dates use the skeleton "EEEdMMMjmm" through ICU's pattern generator, so
- * each locale gets its own order and hour cycle: "Tue, Dec 3, 2:30 PM" in
- * en, "Tue 3 Dec, 2:30 pm" in en-AU, "mar. 3 déc., 14:30" in fr. Zones are
- * passed to each formatter; the process-global TZ is never touched. */
+ * each locale gets its own order and hour cycle: "Tue, Nov 24, 2:30 PM" in
+ * en, "Tue, 24 Nov, 2:30 pm" in en-AU, "mar. 24 nov., 14:30" in fr (ICU 72
+ * puts U+202F, a narrow no-break space, before AM/PM). Zones are passed to
+ * each formatter; the process-global TZ is never touched. */
 #include "engine/render.h"
 #include "core/buf.h"
 #include "core/timefmt.h"

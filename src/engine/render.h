@@ -31,7 +31,7 @@ void render_notification(struct render_ctx *rc, const struct event_view *ev,
                          const struct workspace *ws, const struct member *m,
                          const char *subject_name, struct arena *a, struct rendered *out);
 
-/* "Tue, Dec 3, 2:30 PM" in the zone and locale; UTC/en on bad input. */
+/* "Tue, Nov 24, 2:30 PM" in the zone and locale; UTC/en on bad input. */
 const char *render_time(struct render_ctx *rc, int64_t ms, const char *tz,
                         const char *locale, struct arena *a);
 /* "$120.00" / "120,00 €" in the locale. */

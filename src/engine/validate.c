@@ -222,8 +222,10 @@ int event_validate(json_t *body, struct event_view *ev, struct event_error *err)
     }
 
     json_t *actor = json_object_get(body, "actor");
+    if (json_is_null(actor))
+        actor = NULL; /* null counts as absent */
     ev->actor_kind = ACTOR_SYSTEM;
-    if (actor && !json_is_null(actor)) {
+    if (actor) {
         if (!json_is_object(actor))
             return fail(err, "invalid_field", "actor", "actor must be an object");
         json_t *kind = json_object_get(actor, "kind");
