@@ -70,9 +70,13 @@ void h_test_clock_post(struct api_call *call)
     if (!api_known_keys(call, body, "", keys))
         return;
     json_t *v = json_object_get(body, "advance_s");
+    if (!v) {
+        api_error(call, 400, "missing_field", "advance_s", "advance_s is required");
+        return;
+    }
     if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1e9) {
         api_error(call, 400, "invalid_field", "advance_s",
-                  "advance_s must be a number of seconds >= 0");
+                  "advance_s must be a number of seconds from 0 to 1000000000");
         return;
     }
     int64_t now = hclock_advance(call->api->clock, (int64_t)(json_number_value(v) * 1000));

@@ -15,7 +15,10 @@ static bool text_field(struct api_call *call, json_t *body, const char *key, boo
     json_t *v = json_object_get(body, key);
     if (!v || json_is_null(v)) {
         if (required) {
-            api_error(call, 400, "missing_field", key, "%s is required", key);
+            if (v)
+                api_error(call, 400, "invalid_field", key, "%s cannot be null", key);
+            else
+                api_error(call, 400, "missing_field", key, "%s is required", key);
             return false;
         }
         *out = NULL;
@@ -272,7 +275,8 @@ void h_workspace_patch(struct api_call *call)
     }
     json_t *defaults = json_object_get(body, "default_preferences");
     if (defaults) {
-        static const char *const dkeys[] = {"categories", NULL};
+        /* sources, as GET answers them, may be sent back; they are derived. */
+        static const char *const dkeys[] = {"categories", "sources", NULL};
         if (!json_is_object(defaults)) {
             api_error(call, 400, "invalid_field", "default_preferences",
                       "default_preferences must be an object");
@@ -487,7 +491,10 @@ void h_keys_list(struct api_call *call)
 static void on_key_revoked(struct store_req *r)
 {
     struct api_call *call = CALL_OF(r);
-    if (r->rc == STORE_NOT_FOUND)
+    if (r->rc == STORE_CONFLICT)
+        api_error(call, 409, "last_key", "key_id",
+                  "this is the workspace's last live key; create another one first");
+    else if (r->rc == STORE_NOT_FOUND)
         api_error(call, 404, "not_found", NULL, "no live key with that id in this workspace");
     else if (r->rc != STORE_OK)
         api_store_error(call, r->rc);
@@ -500,6 +507,8 @@ static void key_revoke(struct api_call *call)
     struct st_key_revoke *q = API_REQ(call, st_key_revoke, ST_KEY_REVOKE, on_key_revoked);
     q->wid = call->ws.wid;
     q->key_id = call->params[call->cred == NEED_ADMIN ? 1 : 0];
+    /* A host app must not lock itself out; the operator may. */
+    q->keep_last = call->cred != NEED_ADMIN;
     q->now = call->now;
     store_submit(call->api->store, &q->base);
 }

@@ -279,11 +279,10 @@ static void on_auth_member(struct store_req *r)
         api_store_error(call, r->rc);
         return;
     }
-    if (r->rc != STORE_OK) {
-        api_error(call, 401, "invalid_token", NULL, "the token's workspace is unknown");
-        return;
-    }
-    enum token_error e = token_verify(t, q->ws.signing_secret, call->now / 1000);
+    /* An unknown workspace answers like a bad signature, so tokens cannot
+     * be used to discover which workspace ids exist. */
+    enum token_error e = r->rc == STORE_OK
+        ? token_verify(t, q->ws.signing_secret, call->now / 1000) : TOKEN_BAD_SIGNATURE;
     if (e != TOKEN_OK) {
         api_error(call, 401, "invalid_token", NULL, "%s", token_error_message(e));
         return;

@@ -163,10 +163,11 @@ int app_workspace(int argc, char **argv)
     struct opts o;
     const char *sub = argc > 0 ? argv[0] : "";
     if (argc < 1 || !strcmp(sub, "--help") || parse(argc - 1, argv + 1, &o) != 0 || o.help) {
-        printf("usage: herald workspace create --id ID --name NAME --timezone ZONE [--database FILE]\n"
+        bool asked = argc >= 1 && (!strcmp(sub, "--help") || o.help);
+        fprintf(asked ? stdout : stderr, "usage: herald workspace create --id ID --name NAME --timezone ZONE [--database FILE]\n"
                "       herald workspace list [--database FILE]\n\n"
                "create prints the new workspace's API key and signing secret once.\n");
-        return argc < 1 || strcmp(sub, "--help") ? 2 : 0;
+        return asked ? 0 : 2;
     }
     if (!strcmp(sub, "create"))
         return workspace_create(&o);
@@ -181,11 +182,12 @@ int app_key(int argc, char **argv)
     struct opts o;
     const char *sub = argc > 0 ? argv[0] : "";
     if (argc < 1 || !strcmp(sub, "--help") || parse(argc - 1, argv + 1, &o) != 0 || o.help) {
-        printf("usage: herald key create --workspace ID [--name NAME] [--database FILE]\n"
+        bool asked = argc >= 1 && (!strcmp(sub, "--help") || o.help);
+        fprintf(asked ? stdout : stderr, "usage: herald key create --workspace ID [--name NAME] [--database FILE]\n"
                "       herald key revoke --workspace ID --key-id KEY_ID [--database FILE]\n"
                "       herald key list --workspace ID [--database FILE]\n\n"
                "To rotate: create a new key, move the host app to it, revoke the old one.\n");
-        return argc < 1 || strcmp(sub, "--help") ? 2 : 0;
+        return asked ? 0 : 2;
     }
     if (strcmp(sub, "create") && strcmp(sub, "revoke") && strcmp(sub, "list")) {
         fprintf(stderr, "herald: unknown command key %s\n", sub);

@@ -184,8 +184,10 @@ int app_serve(int argc, char **argv)
     struct server *s = xcalloc(1, sizeof *s);
     int status = 1;
     char *shown_key = NULL;
-    if (config_load(&s->cfg, argc, argv, stderr) != 0)
+    if (config_load(&s->cfg, argc, argv, stderr) != 0) {
+        status = 2; /* a usage error, like every subcommand's */
         goto out;
+    }
     enum hlog_level level;
     if (hlog_parse_level(s->cfg.log_level, &level) != 0) {
         fprintf(stderr, "herald: log_level must be debug, info, warn or error\n");

@@ -71,12 +71,22 @@ static int by_key(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+/* Integral values within 2^53 print as integers (so 120.0 == 120); others
+ * in the shortest form that reads back to the same double (19.99, not
+ * 19.989999999999998). */
 static void write_number(struct buf *out, double d)
 {
-    if (d == floor(d) && fabs(d) < 9007199254740992.0) /* 2^53: exact as an integer */
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
         buf_printf(out, "%lld", (long long)d);
-    else
-        buf_printf(out, "%.17g", d);
+        return;
+    }
+    char tmp[32];
+    for (int precision = 15; precision <= 17; precision++) {
+        snprintf(tmp, sizeof tmp, "%.*g", precision, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
+    buf_adds(out, tmp);
 }
 
 static void write_value(json_t *v, struct buf *out, const char *mark_key,

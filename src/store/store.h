@@ -122,6 +122,7 @@ struct st_key_revoke {
     struct store_req base;
     int64_t wid, now;
     const char *key_id;
+    bool keep_last; /* STORE_CONFLICT rather than revoke the last live key */
 };
 
 struct st_key_list {

@@ -443,3 +443,26 @@ def test_token_naming_another_workspace_is_refused(server, duo):
     check_401(*me(duo, sign_token(duo.secret, claims_for(duo, "m_a", ws=other.id))))
     # signed with the other secret for our member id there: no such member there
     check_401(*me(duo, sign_token(other.secret, claims_for(duo, "m_a", ws=other.id))))
+
+
+def test_a_workspace_cannot_revoke_its_last_live_key_but_the_operator_can(ws, admin):
+    st, keys, _ = ws.host.get("/v1/workspace/keys")
+    live = [k["key_id"] for k in keys["keys"] if k["revoked_at"] is None]
+    assert len(live) == 1
+    st, err, _ = ws.host.delete("/v1/workspace/keys/" + live[0])
+    assert st == 409 and err["error"]["code"] == "last_key", err
+    assert ws.host.get("/v1/workspace")[0] == 200          # still usable
+    st, _, _ = admin.delete("/v1/workspaces/%s/keys/%s" % (ws.id, live[0]))
+    assert st == 204
+    assert ws.host.get("/v1/workspace")[0] == 401
+
+
+def test_a_token_for_an_unknown_workspace_reads_like_a_bad_signature(ws):
+    ws.member("m_a")
+    now = int(datetime.now().timestamp())
+    unknown = sign_token(ws.secret, {"sub": "m_a", "ws": "no_such_ws", "iat": now, "exp": now + 600})
+    forged = sign_token("hss_wrong", {"sub": "m_a", "ws": ws.id, "iat": now, "exp": now + 600})
+    a = Client(ws.url, unknown).get("/v1/me/notifications")
+    b = Client(ws.url, forged).get("/v1/me/notifications")
+    assert a[0] == b[0] == 401
+    assert a[1]["error"] == b[1]["error"]

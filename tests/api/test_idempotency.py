@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from conftest import Client, Workspace, appointment_event, recipients
+from conftest import Client, Workspace, appointment_event, recipients, unique
 
 
 # ---- helpers ----
@@ -295,3 +295,17 @@ def test_same_event_id_in_two_workspaces_is_two_events(server, trio):
     b = feed_all(other.as_member("m_a"))
     assert len(a) == 1 and len(b) == 1
     assert "Dana Reyes" in a[0]["body"] and "Someone Else" in b[0]["body"]
+
+
+def test_decimal_amounts_are_kept_as_sent(ws):
+    ws.member("m_pay", role="owner")
+    ev = {"id": unique("evt"), "type": "invoice.paid", "occurred_at": "2026-11-21T09:30:00Z",
+          "data": {"invoice": {"id": "inv_1", "number": "INV-7", "amount": 19.99, "currency": "EUR",
+                               "staff_ids": ["m_pay"]},
+                   "client": {"id": "cl_1", "name": "Dana Reyes"}}}
+    st, _, _ = ws.post_event(ev)
+    assert st == 202
+    st, got, _ = ws.host.get("/v1/events/" + ev["id"])
+    assert got["event"]["data"]["invoice"]["amount"] == 19.99
+    st, _, r = ws.host.get("/v1/events/" + ev["id"])
+    assert '"amount":19.99' in r.text

@@ -196,6 +196,19 @@ int sq_key_create(struct sq_conn *c, struct store_req *r)
 int sq_key_revoke(struct sq_conn *c, struct store_req *r)
 {
     R(st_key_revoke);
+    if (q->keep_last) {
+        static const char OTHERS[] = "SELECT count(*) FROM api_keys WHERE wid = ?1 "
+                                     "AND revoked_at IS NULL AND key_id <> ?2";
+        sqlite3_stmt *st = sq_prep(c, OTHERS);
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int64(st, 1, q->wid);
+        sq_bind_text(st, 2, q->key_id);
+        if (sqlite3_step(st) != SQLITE_ROW)
+            return sq_fail(c, "key count");
+        if (sqlite3_column_int(st, 0) == 0)
+            return STORE_CONFLICT;
+    }
     static const char SQL[] =
         "UPDATE api_keys SET revoked_at = ?3 WHERE key_id = ?1 AND wid = ?2 AND revoked_at IS NULL";
     sqlite3_stmt *st = sq_prep(c, SQL);
