@@ -56,10 +56,14 @@ int sq_conn_open(struct sq_conn *c, const char *path, bool sync_full, bool write
         sq_conn_close(c);
         return -1;
     }
-    if (!writer)
+    if (!writer) {
         sq_exec(c, "PRAGMA query_only=1;");
-    else
+    } else {
+        /* The WAL file is reused, not shrunk, after each restart (at most
+         * ~64 MB, sq_checkpoint.c): truncating it would cost a commit time. */
+        sq_exec(c, "PRAGMA journal_size_limit=-1;");
         c->render = render_new();
+    }
     return 0;
 }
 

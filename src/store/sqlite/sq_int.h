@@ -38,6 +38,7 @@ struct sq_op {
 };
 
 struct sq_writer;
+struct sq_checkpointer;
 
 struct sq_store {
     struct store base;
@@ -45,6 +46,7 @@ struct sq_store {
     struct sq_conn reader;
     struct sq_conn writer; /* used by the writer thread, or inline when not threaded */
     struct sq_writer *thread;
+    struct sq_checkpointer *checkpointer;
     struct metrics *metrics;
 };
 
@@ -79,6 +81,12 @@ int sq_user_version(struct sq_conn *c);
 struct sq_writer *sq_writer_start(struct sq_store *s);
 void sq_writer_submit(struct sq_writer *w, struct store_req *r);
 void sq_writer_stop(struct sq_writer *w);
+
+/* the checkpoint thread (sq_checkpoint.c): takes WAL checkpoints off the
+ * writer's commit path. Start after the writer connection is open; stop
+ * before the writer thread. */
+struct sq_checkpointer *sq_checkpointer_start(struct sq_store *s);
+void sq_checkpointer_stop(struct sq_store *s, struct sq_checkpointer *k);
 
 /* operations, one file per area */
 extern const struct sq_op SQ_OPS[ST_OP_COUNT];

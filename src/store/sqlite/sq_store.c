@@ -56,6 +56,8 @@ static void sq_close(struct store *s)
     struct sq_store *q = sq(s);
     if (q->thread)
         sq_writer_stop(q->thread);
+    if (q->checkpointer)
+        sq_checkpointer_stop(q, q->checkpointer);
     sq_conn_close(&q->reader);
     sq_conn_close(&q->writer);
     free(q);
@@ -78,8 +80,9 @@ static struct store *sq_open(const struct store_options *opt)
         return NULL;
     }
     if (opt->threaded) {
+        q->checkpointer = sq_checkpointer_start(q);
         q->thread = sq_writer_start(q);
-        if (!q->thread) {
+        if (!q->thread || !q->checkpointer) {
             sq_close(&q->base);
             return NULL;
         }
