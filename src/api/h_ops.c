@@ -56,6 +56,15 @@ static void clock_answer(struct api_call *call, int64_t now)
     api_reply(call, 200, &b);
 }
 
+static void on_clock_upkeep(struct store_req *r)
+{
+    struct api_call *call = CALL_OF(r);
+    if (r->rc != STORE_OK)
+        api_store_error(call, r->rc);
+    else
+        clock_answer(call, ((struct st_prune *)r)->now);
+}
+
 void h_test_clock_get(struct api_call *call)
 {
     clock_answer(call, hclock_now_ms(call->api->clock));
@@ -80,5 +89,10 @@ void h_test_clock_post(struct api_call *call)
         return;
     }
     int64_t now = hclock_advance(call->api->clock, (int64_t)(json_number_value(v) * 1000));
-    clock_answer(call, now);
+    /* Time-based upkeep runs on the moved clock at once, and the answer
+     * waits for it, so a test sees its effect without sleeping. */
+    struct st_prune *q = API_REQ(call, st_prune, ST_PRUNE, on_clock_upkeep);
+    q->now = now;
+    q->max_events = 100000;
+    store_submit(call->api->store, &q->base);
 }
