@@ -171,8 +171,13 @@ def server():
     tmp = tempfile.mkdtemp(prefix="herald-api-")
     h = Herald(os.path.join(tmp, "herald.db"), "--test-clock").start()
     yield h
-    h.stop()
+    rc = h.stop()
+    with open(h.db + ".log") as f:
+        log = f.read()
     shutil.rmtree(tmp, ignore_errors=True)
+    # A clean exit after the whole session: under AddressSanitizer a leak
+    # or an error makes it non-zero, and the log says what.
+    assert rc == 0, "herald exited %s:\n%s" % (rc, log[-4000:])
 
 
 @pytest.fixture
