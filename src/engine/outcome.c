@@ -72,3 +72,20 @@ void outcome_json(const struct event_view *ev, int64_t received_at,
     jw_arr_end(&w);
     jw_obj_end(&w);
 }
+
+size_t outcome_notification_keys(const char *outcome_json, struct arena *a, int64_t **keys)
+{
+    json_t *o = json_loads(outcome_json, 0, NULL);
+    json_t *list = json_object_get(o, "notifications");
+    size_t n = 0;
+    *keys = ARENA_NEW_N(a, int64_t, json_array_size(list) + 1);
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item) {
+        int64_t nid;
+        if (notification_id_parse(json_string_value(json_object_get(item, "id")), &nid) == 0)
+            (*keys)[n++] = nid;
+    }
+    json_decref(o);
+    return n;
+}

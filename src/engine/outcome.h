@@ -14,6 +14,11 @@
 void outcome_json(const struct event_view *ev, int64_t received_at,
                   const struct decisions *d, const int64_t *nids, struct buf *out);
 
+/* The notification keys an answer lists, read back from its JSON (the
+ * store finds an event's notifications this way, without an index). */
+#include "core/arena.h"
+size_t outcome_notification_keys(const char *outcome_json, struct arena *a, int64_t **keys);
+
 /* Writes ["in_app","push"] for a CH_BIT mask, and the reasons of a
  * recipient_rule mask, as JSON arrays. */
 struct jw;

@@ -42,12 +42,22 @@ struct sq_read_cache {
     struct cached_member members[CACHE_MEMBERS];
     struct cached_list lists[CACHE_LISTS];
     size_t nmembers;
+    struct workspace ws; /* valid when ws.wid != 0 */
+    int64_t next_eid;    /* 0: ask the table */
 };
 
 void sq_cache_clear(struct sq_conn *c)
 {
-    if (c->cache && (c->cache->nmembers || c->cache->lists[0].used))
-        memset(c->cache, 0, sizeof *c->cache);
+    struct sq_read_cache *k = c->cache;
+    if (!k)
+        return;
+    if (k->nmembers)
+        memset(k->members, 0, sizeof k->members);
+    if (k->lists[0].used)
+        memset(k->lists, 0, sizeof k->lists);
+    k->nmembers = 0;
+    k->ws.wid = 0;
+    k->next_eid = 0;
 }
 
 static struct sq_read_cache *cache_of(struct sq_conn *c)
@@ -218,9 +228,14 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
     if (rc != STORE_OK || seen)
         return rc;
 
-    struct workspace ws;
-    if ((rc = sq_workspace_by_wid(c, q->wid, a, &ws)) != STORE_OK)
-        return rc;
+    struct sq_read_cache *cache = cache_of(c);
+    if (cache->ws.wid != q->wid) {
+        if ((rc = sq_workspace_by_wid(c, q->wid, a, &cache->ws)) != STORE_OK) {
+            cache->ws.wid = 0;
+            return rc;
+        }
+    }
+    struct workspace ws = cache->ws;
     struct lookup_ctx lctx = {c, q->wid, a, false};
     struct member_lookup lookup = {lk_by_id, lk_active, &lctx};
     struct decisions d;
@@ -229,12 +244,17 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
         return STORE_UNAVAILABLE;
 
     /* The event's key is chosen here so its notifications can point to it
-     * before the event row (which holds their ids) is written. */
-    sqlite3_stmt *st = sq_prep(c, "SELECT coalesce(max(eid), 0) + 1 FROM events");
-    if (!st || sqlite3_step(st) != SQLITE_ROW)
-        return sq_fail(c, "next event key");
-    int64_t eid = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+     * before the event row (which holds their ids) is written. Only this
+     * thread inserts events, so within a batch the next key is the last+1. */
+    sqlite3_stmt *st;
+    if (!cache->next_eid) {
+        st = sq_prep(c, "SELECT coalesce(max(eid), 0) + 1 FROM events");
+        if (!st || sqlite3_step(st) != SQLITE_ROW)
+            return sq_fail(c, "next event key");
+        cache->next_eid = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    int64_t eid = cache->next_eid;
 
     static const char NOTIF[] =
         "INSERT INTO notifications(wid, mid, eid, type, category, channels, reasons, in_app, "
@@ -313,6 +333,7 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
     sqlite3_bind_text(st, 13, q->outcome, (int)q->outcome_len, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
         return sq_fail(c, "event insert");
+    cache->next_eid = eid + 1;
     q->result = INGEST_CREATED;
     return STORE_OK;
 }
@@ -324,10 +345,10 @@ int sq_event_get(struct sq_conn *c, struct store_req *r)
     static const char EVENT[] =
         "SELECT eid, type, source, actor_kind, actor_id, actor_name, occurred_at, "
         "  received_at, data, outcome FROM events WHERE wid = ?1 AND id = ?2";
-    static const char NOTIFS[] =
+    static const char NOTIF[] =
         "SELECT n.nid, m.id, n.category, n.state, n.channels, n.in_app, n.created_at, n.reasons "
         "FROM notifications n JOIN members m ON m.mid = n.mid "
-        "WHERE n.eid = ?1 AND n.wid = ?2 ORDER BY n.nid";
+        "WHERE n.nid = ?1 AND n.eid = ?2 AND n.wid = ?3";
     sqlite3_stmt *st = sq_prep(c, EVENT);
     if (!st)
         return STORE_UNAVAILABLE;
@@ -348,20 +369,23 @@ int sq_event_get(struct sq_conn *c, struct store_req *r)
     q->outcome_json = sq_text(st, 9, a);
     sqlite3_reset(st);
 
-    st = sq_prep(c, NOTIFS);
-    if (!st)
-        return STORE_UNAVAILABLE;
-    sqlite3_bind_int64(st, 1, eid);
-    sqlite3_bind_int64(st, 2, q->wid);
-    size_t cap = 8;
-    q->notifications = ARENA_NEW_N(a, struct event_notification, cap);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (q->n == cap) {
-            struct event_notification *v = ARENA_NEW_N(a, struct event_notification, cap * 2);
-            memcpy(v, q->notifications, cap * sizeof *v);
-            q->notifications = v;
-            cap *= 2;
-        }
+    /* The answer lists the event's notifications; those of members deleted
+     * since are gone. */
+    int64_t *nids;
+    size_t count = outcome_notification_keys(q->outcome_json, a, &nids);
+    q->notifications = ARENA_NEW_N(a, struct event_notification, count + 1);
+    for (size_t i = 0; i < count; i++) {
+        st = sq_prep(c, NOTIF);
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int64(st, 1, nids[i]);
+        sqlite3_bind_int64(st, 2, eid);
+        sqlite3_bind_int64(st, 3, q->wid);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            continue;
+        if (rc != SQLITE_ROW)
+            return sq_fail(c, "event notification");
         struct event_notification *n = &q->notifications[q->n++];
         n->nid = sqlite3_column_int64(st, 0);
         n->member_id = sq_text(st, 1, a);
@@ -372,5 +396,6 @@ int sq_event_get(struct sq_conn *c, struct store_req *r)
         n->created_at = sqlite3_column_int64(st, 6);
         n->reasons = (unsigned)sqlite3_column_int(st, 7);
     }
-    return rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "event notifications");
+    return STORE_OK;
+
 }

@@ -4,6 +4,7 @@
  * The unread count lives on the member row and changes in the same
  * transaction as the rows it counts, so it is exact without COUNT(*). */
 #include "store/sqlite/sq_int.h"
+#include "engine/outcome.h"
 
 #include <string.h>
 
@@ -117,19 +118,19 @@ int sq_read_all(struct sq_conn *c, struct store_req *r)
 }
 
 /* Deletes events older than their workspace's retention, with their
- * notifications, at most max_events per call so one prune never holds the
- * writer for long. */
+ * notifications (found through the keys in each event's stored answer), at
+ * most max_events per call so one prune never holds the writer for long. */
 int sq_prune(struct sq_conn *c, struct store_req *r)
 {
     R(st_prune);
     q->events_deleted = q->notifications_deleted = 0;
     static const char OLD[] =
-        "SELECT e.eid FROM workspaces w CROSS JOIN events e "
+        "SELECT e.eid, e.outcome FROM workspaces w CROSS JOIN events e "
         "WHERE e.wid = w.wid AND e.received_at < ?1 - w.retention_days * 86400000 LIMIT ?2";
     static const char UNREAD_GONE[] =
-        "UPDATE members SET unread = unread - 1 WHERE mid IN "
-        "(SELECT mid FROM notifications WHERE eid = ?1 AND in_app = 1 AND state = 0)";
-    static const char DEL_NOTIFS[] = "DELETE FROM notifications WHERE eid = ?1";
+        "UPDATE members SET unread = unread - 1 WHERE mid = "
+        "(SELECT mid FROM notifications WHERE nid = ?1 AND in_app = 1 AND state = 0)";
+    static const char DEL_NOTIF[] = "DELETE FROM notifications WHERE nid = ?1";
     static const char DEL_EVENT[] = "DELETE FROM events WHERE eid = ?1";
     sqlite3_stmt *st = sq_prep(c, OLD);
     if (!st)
@@ -137,25 +138,38 @@ int sq_prune(struct sq_conn *c, struct store_req *r)
     sqlite3_bind_int64(st, 1, q->now);
     sqlite3_bind_int(st, 2, q->max_events);
     int64_t *eids = ARENA_NEW_N(r->arena, int64_t, (size_t)q->max_events + 1);
+    const char **outcomes = ARENA_NEW_N(r->arena, const char *, (size_t)q->max_events + 1);
     size_t n = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int)n < q->max_events)
-        eids[n++] = sqlite3_column_int64(st, 0);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int)n < q->max_events) {
+        eids[n] = sqlite3_column_int64(st, 0);
+        outcomes[n++] = sq_text(st, 1, r->arena);
+    }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return sq_fail(c, "prune scan");
     sqlite3_reset(st);
     for (size_t i = 0; i < n; i++) {
-        const char *steps[] = {UNREAD_GONE, DEL_NOTIFS, DEL_EVENT};
-        for (int k = 0; k < 3; k++) {
-            st = sq_prep(c, steps[k]);
-            if (!st)
-                return STORE_UNAVAILABLE;
-            sqlite3_bind_int64(st, 1, eids[i]);
-            if (sqlite3_step(st) != SQLITE_DONE)
-                return sq_fail(c, "prune");
-            if (k == 1)
-                q->notifications_deleted += sqlite3_changes(c->db);
+        int64_t *nids;
+        size_t count = outcome_notification_keys(outcomes[i], r->arena, &nids);
+        for (size_t k = 0; k < count; k++) {
+            const char *steps[] = {UNREAD_GONE, DEL_NOTIF};
+            for (int s = 0; s < 2; s++) {
+                st = sq_prep(c, steps[s]);
+                if (!st)
+                    return STORE_UNAVAILABLE;
+                sqlite3_bind_int64(st, 1, nids[k]);
+                if (sqlite3_step(st) != SQLITE_DONE)
+                    return sq_fail(c, "prune");
+                if (s == 1)
+                    q->notifications_deleted += sqlite3_changes(c->db);
+            }
         }
+        st = sq_prep(c, DEL_EVENT);
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int64(st, 1, eids[i]);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return sq_fail(c, "prune");
     }
     q->events_deleted = (int64_t)n;
     return STORE_OK;
