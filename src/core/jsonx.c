@@ -167,20 +167,3 @@ char *jx_canonical(json_t *v)
     write_value(v, &b, NULL, NULL, NULL);
     return buf_steal(&b);
 }
-
-const char *jx_str(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
-json_t *jx_obj(const json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-    return json_is_object(v) ? v : NULL;
-}
-
-json_t *jx_arr(const json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-    return json_is_array(v) ? v : NULL;
-}

@@ -31,9 +31,4 @@ struct buf;
 void jx_canonical_write(json_t *v, struct buf *out, const char *mark_key,
                         size_t *mark_start, size_t *mark_end);
 
-/* Helpers that return NULL/fallback when the path is absent or mistyped. */
-const char *jx_str(const json_t *obj, const char *key);
-json_t *jx_obj(const json_t *obj, const char *key);
-json_t *jx_arr(const json_t *obj, const char *key);
-
 #endif

@@ -217,6 +217,21 @@ def appointment_event(event_type, staff_ids, *, event_id=None, actor=None, sourc
             "data": data}
 
 
+def feed_all(client):
+    """Every item of a member's feed (filter=all), paged through."""
+    items, cursor = [], None
+    while True:
+        params = {"filter": "all", "limit": "100"}
+        if cursor:
+            params["cursor"] = cursor
+        st, page, _ = client.get("/v1/me/notifications", params=params)
+        assert st == 200, page
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
 def recipients(outcome):
     return sorted(n["member_id"] for n in outcome["notifications"])
 

@@ -15,25 +15,11 @@ import threading
 import pytest
 import requests
 
-from conftest import Client, Herald, Workspace, appointment_event
+from conftest import Client, Herald, Workspace, appointment_event, feed_all
 
 MEMBERS = ["m_1", "m_2", "m_3"]
 THREADS = 16
 ACKS_BEFORE_KILL = 400
-
-
-def feed_all(client):
-    items, cursor = [], None
-    while True:
-        params = {"filter": "all", "limit": "100"}
-        if cursor:
-            params["cursor"] = cursor
-        st, page, _ = client.get("/v1/me/notifications", params=params)
-        assert st == 200, page
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return items
 
 
 def burst_then_kill(h, ws):

@@ -6,25 +6,10 @@ import threading
 
 import pytest
 
-from conftest import Client, Workspace, appointment_event, recipients, unique
+from conftest import Client, Workspace, appointment_event, feed_all, recipients, unique
 
 
 # ---- helpers ----
-
-def feed_all(client):
-    """Every item of a member's feed (filter=all), paged through."""
-    items, cursor = [], None
-    while True:
-        params = {"filter": "all", "limit": "100"}
-        if cursor:
-            params["cursor"] = cursor
-        st, page, _ = client.get("/v1/me/notifications", params=params)
-        assert st == 200, page
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return items
-
 
 def post_bytes(ws, data):
     return ws.host.call("POST", "/v1/events", data=data,
