@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,31 @@ static int admin_key_setup(struct server *s, char **shown)
     return 0;
 }
 
+/* Raises the open-file soft limit to the hard one, and keeps connections
+ * FILES_RESERVED below it: the database, the WAL, the eventfd and the
+ * listener need theirs, and accept() must never be the one to run out. */
+#define FILES_RESERVED 64
+
+static int connection_budget(int wanted)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return wanted;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)wanted + FILES_RESERVED)
+        return wanted;
+    int budget = (int)rl.rlim_cur - FILES_RESERVED;
+    if (budget < 16)
+        budget = 16;
+    hlog_warn("serve: %llu open files allowed: serving at most %d connections (max_connections "
+              "is %d)", (unsigned long long)rl.rlim_cur, budget, wanted);
+    return budget;
+}
+
 static int split_listen(const char *listen, char *host, size_t cap, int *port)
 {
     const char *colon = strrchr(listen, ':');
@@ -237,7 +263,7 @@ int app_serve(int argc, char **argv)
     struct http_limits limits;
     http_limits_default(&limits);
     limits.max_body_bytes = (size_t)s->cfg.max_body_bytes;
-    limits.max_connections = s->cfg.max_connections;
+    limits.max_connections = connection_budget(s->cfg.max_connections);
     limits.request_timeout_s = s->cfg.request_timeout_s;
     limits.idle_timeout_s = s->cfg.idle_timeout_s;
     s->http = http_server_new(s->base, &limits, api_handle, &s->api);

@@ -71,6 +71,8 @@ struct http_server {
     void (*drained)(void *);
     void *drained_arg;
     struct event *drain_ev;
+    struct event *accept_retry_ev;
+    uint64_t full_warned_ns;
     uint32_t rid_prefix, rid_counter;
     time_t date_sec;
     char date[40];
@@ -679,16 +681,34 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     if (srv->nconns >= srv->limits.max_connections && !srv->listener_paused) {
         evconnlistener_disable(srv->listener);
         srv->listener_paused = true;
-        hlog_warn("http: %d connections open, not accepting more for now", srv->nconns);
+        uint64_t now = hclock_mono_ns();
+        if (now - srv->full_warned_ns > 10ull * 1000000000u) { /* once per 10 s */
+            srv->full_warned_ns = now;
+            hlog_warn("http: %d connections open (the limit); new ones wait", srv->nconns);
+        }
     }
 }
 
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct http_server *srv = arg;
+    if (srv->listener && !srv->listener_paused)
+        evconnlistener_enable(srv->listener);
+}
+
+/* Out of file descriptors (or similar): the pending connection would fail
+ * again at once, so pause accepting for a moment instead of spinning. */
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
-    (void)l;
-    (void)arg;
+    struct http_server *srv = arg;
     int err = EVUTIL_SOCKET_ERROR();
-    hlog_warn("http: accept failed: %s", evutil_socket_error_to_string(err));
+    hlog_warn("http: accept failed (%s); pausing new connections for 100 ms",
+              evutil_socket_error_to_string(err));
+    evconnlistener_disable(l);
+    struct timeval tv = {0, 100000};
+    event_add(srv->accept_retry_ev, &tv);
 }
 
 struct http_server *http_server_new(struct event_base *base,
@@ -702,6 +722,7 @@ struct http_server *http_server_new(struct event_base *base,
     srv->handler_arg = arg;
     crypto_random(&srv->rid_prefix, sizeof srv->rid_prefix);
     srv->drain_ev = event_new(base, -1, 0, drain_done_cb, srv);
+    srv->accept_retry_ev = evtimer_new(base, on_accept_resume, srv);
     return srv;
 }
 
@@ -746,6 +767,7 @@ void http_server_drain(struct http_server *srv, void (*done)(void *), void *arg)
     srv->draining = true;
     srv->drained = done;
     srv->drained_arg = arg;
+    event_del(srv->accept_retry_ev);
     if (srv->listener) {
         evconnlistener_free(srv->listener);
         srv->listener = NULL;
@@ -778,5 +800,6 @@ void http_server_free(struct http_server *srv)
     if (srv->listener)
         evconnlistener_free(srv->listener);
     event_free(srv->drain_ev);
+    event_free(srv->accept_retry_ev);
     free(srv);
 }
