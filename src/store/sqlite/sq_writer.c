@@ -22,8 +22,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+/* Writes waiting beyond this are refused at once (STORE_UNAVAILABLE, which
+ * the API answers 503 with Retry-After): a queue that only grows would turn
+ * overload into unbounded memory and ever-later answers. */
+#define MAX_QUEUED 4096
+
 struct sq_writer {
     struct sq_store *store;
+    size_t queued;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -133,6 +139,7 @@ static void *writer_main(void *arg)
         if (!w->queue)
             w->queue_tail = NULL;
         last->next = NULL;
+        w->queued -= n;
         pthread_mutex_unlock(&w->mu);
 
         run_batch(w, batch, n);
@@ -179,9 +186,17 @@ void sq_writer_submit(struct sq_writer *w, struct store_req *r)
 {
     r->queued_ns = hclock_mono_ns();
     pthread_mutex_lock(&w->mu);
-    append(&w->queue, &w->queue_tail, r);
-    pthread_cond_signal(&w->cv);
+    bool full = w->queued >= MAX_QUEUED;
+    if (!full) {
+        append(&w->queue, &w->queue_tail, r);
+        w->queued++;
+        pthread_cond_signal(&w->cv);
+    }
     pthread_mutex_unlock(&w->mu);
+    if (full) { /* we are on the loop thread: answer now */
+        r->rc = STORE_UNAVAILABLE;
+        r->done(r);
+    }
 }
 
 void sq_writer_stop(struct sq_writer *w)
