@@ -73,17 +73,24 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     http_server_drain(s->http, on_drained, s);
 }
 
+static void on_prune_timer(evutil_socket_t fd, short what, void *arg);
+
 static void on_pruned(struct store_req *r)
 {
     struct st_prune *q = (struct st_prune *)r;
     struct server *s = r->arg;
     s->pruning = false;
+    bool more = r->rc == STORE_OK && q->events_deleted == q->max_events;
     if (r->rc == STORE_OK && q->events_deleted)
         hlog_info("retention: removed %lld events and %lld notifications",
                   (long long)q->events_deleted, (long long)q->notifications_deleted);
     struct arena *a = r->arena;
     arena_reset(a);
     free(a);
+    /* A full batch means more is due: keep going, one batch per commit, so
+     * the backlog never outgrows the interval. */
+    if (more)
+        on_prune_timer(-1, 0, s);
 }
 
 static void on_prune_timer(evutil_socket_t fd, short what, void *arg)

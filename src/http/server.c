@@ -51,6 +51,7 @@ struct http_conn {
     bool message_complete;
     bool close_after;  /* close once the current answer is written */
     bool peer_closed;
+    bool may_continue; /* the answer allows another request on this connection */
     size_t lingered;   /* bytes discarded while lingering */
     int reject_status; /* set by a parser callback that refuses the request */
     const char *reject_code, *reject_msg;
@@ -264,7 +265,8 @@ void http_respond(struct http_request *req, int status, const char *content_type
         request_free(req);
         return;
     }
-    if (srv->draining || c->peer_closed || !http_should_keep_alive(&c->parser))
+    c->may_continue = !srv->draining && !c->reject_status && http_should_keep_alive(&c->parser);
+    if (!c->may_continue || c->peer_closed)
         c->close_after = true;
 
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -531,13 +533,19 @@ static void conn_process(struct http_conn *c)
             return;
         }
         uint64_t limit_ns = (uint64_t)c->srv->limits.request_timeout_s * 1000000000u;
-        if (hclock_mono_ns() - c->first_byte_ns > limit_ns) {
+        uint64_t spent = hclock_mono_ns() - c->first_byte_ns;
+        if (spent >= limit_ns) {
             c->reject_status = 408;
             c->reject_code = "request_timeout";
             c->reject_msg = "the request took too long to arrive";
             conn_reject(c);
             return;
         }
+        /* The deadline runs from the first byte, not from the last read. */
+        uint64_t left = limit_ns - spent;
+        struct timeval rt = {(time_t)(left / 1000000000u), (suseconds_t)(left % 1000000000u / 1000)};
+        struct timeval wt = {c->srv->limits.write_timeout_s, 0};
+        bufferevent_set_timeouts(c->bev, &rt, &wt);
     }
 }
 
@@ -574,10 +582,20 @@ static void on_write(struct bufferevent *bev, void *arg)
     request_free(c->req);
     c->req = NULL;
     if (c->close_after) {
-        if (c->peer_closed)
-            conn_free(c);
-        else
+        if (!c->peer_closed) {
             conn_linger(c);
+            return;
+        }
+        /* The client has sent all it will: answer the whole requests it
+         * pipelined before its EOF, then close. */
+        if (c->may_continue && evbuffer_get_length(bufferevent_get_input(bev))) {
+            conn_reset_for_next(c);
+            conn_process(c);
+            if (c->state == C_READING) /* only part of a request was left */
+                conn_free(c);
+            return;
+        }
+        conn_free(c);
         return;
     }
     conn_reset_for_next(c);

@@ -40,7 +40,7 @@ enum store_op {
     ST_MEMBER_PUT, ST_MEMBER_GET, ST_MEMBER_DELETE, ST_MEMBER_LIST,
     ST_EVENT_INGEST, ST_EVENT_GET,
     ST_FEED_PAGE, ST_NOTIF_STATE, ST_READ_ALL, ST_PREFS_PATCH,
-    ST_PRUNE, ST_PING,
+    ST_PRUNE, ST_PING, ST_META_SET,
     ST_OP_COUNT
 };
 
@@ -53,6 +53,7 @@ struct store_req {
     /* backend's */
     struct store_req *next;
     uint64_t queued_ns;
+    struct store_waiter *waiter; /* set by store_call: answered there, not on the loop */
 };
 
 /* ---- workspaces and keys ---- */
@@ -295,6 +296,11 @@ struct st_ping {
     struct store_req base;
 };
 
+struct st_meta_set {
+    struct store_req base;
+    const char *key, *value;
+};
+
 /* ---- the store ---- */
 
 struct store;
@@ -314,7 +320,8 @@ struct store *store_open(const struct store_options *opt);
 /* Finishes queued writes, then closes. No done callback runs after this. */
 void store_close(struct store *s);
 void store_submit(struct store *s, struct store_req *r);
-/* Runs r and waits for it; for the CLI and start-up (not on the loop). */
+/* Runs r and waits for it, for the CLI and for start-up before the loop
+ * runs: writes still go through the writer thread when there is one. */
 int store_call(struct store *s, struct store_req *r);
 
 /* Small key-value settings of the installation (e.g. the admin key hash);

@@ -59,3 +59,29 @@ def test_a_long_retention_keeps_what_a_short_one_prunes(server):
     advance(short, 3 * 86400)
     assert short.host.get("/v1/events/" + es["id"])[0] == 404
     assert long_.host.get("/v1/events/" + el["id"])[0] == 200
+
+
+def test_pruning_one_workspace_never_touches_another_after_a_member_is_deleted(tmpdir_path):
+    """A fresh server, so the deleted member's notification is the newest:
+    its id would be the next one handed out if ids were ever reused."""
+    import os
+    from conftest import Herald, Workspace
+    h = Herald(os.path.join(tmpdir_path, "p.db"), "--test-clock").start()
+    try:
+        a, b = Workspace(h.url), Workspace(h.url)
+        a.member("a1")
+        b.member("b1")
+        assert a.host.patch("/v1/workspace", {"retention_days": 1})[0] == 200
+        st, out_a, _ = a.post_event(appointment_event("appointment.booked", ["a1"]))
+        assert st == 202
+        assert a.host.delete("/v1/members/a1")[0] == 204
+        st, out_b, _ = b.post_event(appointment_event("appointment.booked", ["b1"]))
+        assert st == 202
+        # ids are never reused, even for a deleted member's notification
+        assert out_b["notifications"][0]["id"] != out_a["notifications"][0]["id"]
+        assert Client(h.url, ADMIN_KEY).post("/v1/test/clock", {"advance_s": 3 * 86400})[0] == 200
+        b1 = b.as_member("b1")
+        assert b1.get("/v1/me/notifications/count")[1] == {"unread": 1}
+        assert len(b1.get("/v1/me/notifications", params={"filter": "all"})[1]["items"]) == 1
+    finally:
+        assert h.stop() == 0

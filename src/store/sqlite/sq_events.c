@@ -248,7 +248,8 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
      * thread inserts events, so within a batch the next key is the last+1. */
     sqlite3_stmt *st;
     if (!cache->next_eid) {
-        st = sq_prep(c, "SELECT coalesce(max(eid), 0) + 1 FROM events");
+        st = sq_prep(c, "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
+                        "WHERE name = 'events'), 0), coalesce(max(eid), 0)) + 1 FROM events");
         if (!st || sqlite3_step(st) != SQLITE_ROW)
             return sq_fail(c, "next event key");
         cache->next_eid = sqlite3_column_int64(st, 0);

@@ -125,12 +125,16 @@ int sq_prune(struct sq_conn *c, struct store_req *r)
     R(st_prune);
     q->events_deleted = q->notifications_deleted = 0;
     static const char OLD[] =
-        "SELECT e.eid, e.outcome FROM workspaces w CROSS JOIN events e "
+        "SELECT e.eid, e.outcome, e.wid FROM workspaces w CROSS JOIN events e "
         "WHERE e.wid = w.wid AND e.received_at < ?1 - w.retention_days * 86400000 LIMIT ?2";
+    /* Keys come from the event's stored answer; scoping by event and
+     * workspace as well makes a stale key harmless. */
     static const char UNREAD_GONE[] =
         "UPDATE members SET unread = unread - 1 WHERE mid = "
-        "(SELECT mid FROM notifications WHERE nid = ?1 AND in_app = 1 AND state = 0)";
-    static const char DEL_NOTIF[] = "DELETE FROM notifications WHERE nid = ?1";
+        "(SELECT mid FROM notifications WHERE nid = ?1 AND eid = ?2 AND wid = ?3 "
+        " AND in_app = 1 AND state = 0)";
+    static const char DEL_NOTIF[] =
+        "DELETE FROM notifications WHERE nid = ?1 AND eid = ?2 AND wid = ?3";
     static const char DEL_EVENT[] = "DELETE FROM events WHERE eid = ?1";
     sqlite3_stmt *st = sq_prep(c, OLD);
     if (!st)
@@ -138,12 +142,14 @@ int sq_prune(struct sq_conn *c, struct store_req *r)
     sqlite3_bind_int64(st, 1, q->now);
     sqlite3_bind_int(st, 2, q->max_events);
     int64_t *eids = ARENA_NEW_N(r->arena, int64_t, (size_t)q->max_events + 1);
+    int64_t *wids = ARENA_NEW_N(r->arena, int64_t, (size_t)q->max_events + 1);
     const char **outcomes = ARENA_NEW_N(r->arena, const char *, (size_t)q->max_events + 1);
     size_t n = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int)n < q->max_events) {
         eids[n] = sqlite3_column_int64(st, 0);
-        outcomes[n++] = sq_text(st, 1, r->arena);
+        outcomes[n] = sq_text(st, 1, r->arena);
+        wids[n++] = sqlite3_column_int64(st, 2);
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return sq_fail(c, "prune scan");
@@ -158,6 +164,8 @@ int sq_prune(struct sq_conn *c, struct store_req *r)
                 if (!st)
                     return STORE_UNAVAILABLE;
                 sqlite3_bind_int64(st, 1, nids[k]);
+                sqlite3_bind_int64(st, 2, eids[i]);
+                sqlite3_bind_int64(st, 3, wids[i]);
                 if (sqlite3_step(st) != SQLITE_DONE)
                     return sq_fail(c, "prune");
                 if (s == 1)

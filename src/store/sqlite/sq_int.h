@@ -80,11 +80,13 @@ int sq_user_version(struct sq_conn *c);
 /* the writer thread (sq_writer.c) */
 struct sq_writer *sq_writer_start(struct sq_store *s);
 void sq_writer_submit(struct sq_writer *w, struct store_req *r);
+/* Submits r and blocks until the writer has committed it. */
+int sq_writer_call(struct sq_writer *w, struct store_req *r);
 void sq_writer_stop(struct sq_writer *w);
 
 /* the checkpoint thread (sq_checkpoint.c): takes WAL checkpoints off the
  * writer's commit path. Start after the writer connection is open; stop
- * before the writer thread. */
+ * after the writer thread, whose connection holds the WAL hook. */
 struct sq_checkpointer *sq_checkpointer_start(struct sq_store *s);
 void sq_checkpointer_stop(struct sq_store *s, struct sq_checkpointer *k);
 

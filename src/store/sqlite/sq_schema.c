@@ -84,8 +84,10 @@ static const char *const MIGRATIONS[] = {
     ");"
     "CREATE INDEX members_active ON members(wid, role) WHERE active = 1;"
 
+    /* AUTOINCREMENT: keys of deleted rows are never handed out again, so
+     * an id a host has seen always means the same thing. */
     "CREATE TABLE events("
-    "  eid INTEGER PRIMARY KEY,"
+    "  eid INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  wid INTEGER NOT NULL REFERENCES workspaces(wid),"
     "  id TEXT NOT NULL,"
     "  type TEXT NOT NULL,"
@@ -103,7 +105,7 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX events_received ON events(wid, received_at);"
 
     "CREATE TABLE notifications("
-    "  nid INTEGER PRIMARY KEY,"
+    "  nid INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  wid INTEGER NOT NULL,"
     "  mid INTEGER NOT NULL REFERENCES members(mid) ON DELETE CASCADE,"
     "  eid INTEGER NOT NULL,"

@@ -21,6 +21,8 @@ static int sq_ping(struct sq_conn *c, struct store_req *r)
     return STORE_OK;
 }
 
+static int sq_meta_put(struct sq_conn *c, struct store_req *r);
+
 const struct sq_op SQ_OPS[ST_OP_COUNT] = {
     [ST_WS_CREATE] = {sq_ws_create, true},
     [ST_WS_LIST] = {sq_ws_list, false},
@@ -44,12 +46,15 @@ const struct sq_op SQ_OPS[ST_OP_COUNT] = {
     [ST_PREFS_PATCH] = {sq_prefs_patch, true},
     [ST_PRUNE] = {sq_prune, true},
     [ST_PING] = {sq_ping, false},
+    [ST_META_SET] = {sq_meta_put, true},
 };
 
 static struct sq_store *sq(struct store *s)
 {
     return (struct sq_store *)s;
 }
+
+static int sq_call(struct store *s, struct store_req *r);
 
 static void sq_close(struct store *s)
 {
@@ -94,8 +99,11 @@ static int sq_call(struct store *s, struct store_req *r)
 {
     struct sq_store *q = sq(s);
     const struct sq_op *op = &SQ_OPS[r->op];
-    /* Only used where no writer thread runs concurrently on this store
-     * (CLI, start-up), so the writer connection is free to use here. */
+    /* Writes belong to the writer thread when there is one; reads use the
+     * reader, which belongs to the caller's thread (the loop's, before it
+     * runs, or the CLI's). */
+    if (op->write && q->thread)
+        return sq_writer_call(q->thread, r);
     r->rc = sq_run_alone(op->write ? &q->writer : &q->reader, op, r);
     return r->rc;
 }
@@ -133,18 +141,24 @@ static int sq_meta_get(struct store *s, const char *key, char *out, size_t cap)
     return out_rc;
 }
 
-static int sq_meta_set(struct store *s, const char *key, const char *value)
+static int sq_meta_put(struct sq_conn *c, struct store_req *r)
 {
-    struct sq_conn *c = &sq(s)->writer;
+    struct st_meta_set *q = (struct st_meta_set *)r;
     sqlite3_stmt *st = sq_prep(c, "INSERT INTO meta(key, value) VALUES (?1, ?2) "
                                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     if (!st)
         return STORE_UNAVAILABLE;
-    sq_bind_text(st, 1, key);
-    sq_bind_text(st, 2, value);
+    sq_bind_text(st, 1, q->key);
+    sq_bind_text(st, 2, q->value);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "meta");
+}
+
+static int sq_meta_set(struct store *s, const char *key, const char *value)
+{
+    struct st_meta_set q = {.base = {.op = ST_META_SET}, .key = key, .value = value};
+    return sq_call(s, &q.base);
 }
 
 static int sq_schema_version(struct store *s)

@@ -27,6 +27,10 @@
  * overload into unbounded memory and ever-later answers. */
 #define MAX_QUEUED 4096
 
+struct store_waiter {
+    bool done; /* guarded by the writer's mutex */
+};
+
 struct sq_writer {
     struct sq_store *store;
     size_t queued;
@@ -147,7 +151,12 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&w->mu);
         for (struct store_req *r = batch; r;) {
             struct store_req *next = r->next;
-            append(&w->done, &w->done_tail, r);
+            if (r->waiter) {
+                r->waiter->done = true;
+                pthread_cond_broadcast(&w->cv);
+            } else {
+                append(&w->done, &w->done_tail, r);
+            }
             r = next;
         }
         uint64_t one = 1;
@@ -190,7 +199,7 @@ void sq_writer_submit(struct sq_writer *w, struct store_req *r)
     if (!full) {
         append(&w->queue, &w->queue_tail, r);
         w->queued++;
-        pthread_cond_signal(&w->cv);
+        pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
     if (full) { /* we are on the loop thread: answer now */
@@ -199,11 +208,27 @@ void sq_writer_submit(struct sq_writer *w, struct store_req *r)
     }
 }
 
+int sq_writer_call(struct sq_writer *w, struct store_req *r)
+{
+    struct store_waiter waiter = {false};
+    r->waiter = &waiter;
+    r->queued_ns = hclock_mono_ns();
+    pthread_mutex_lock(&w->mu);
+    append(&w->queue, &w->queue_tail, r);
+    w->queued++;
+    pthread_cond_broadcast(&w->cv);
+    while (!waiter.done)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    r->waiter = NULL;
+    return r->rc;
+}
+
 void sq_writer_stop(struct sq_writer *w)
 {
     pthread_mutex_lock(&w->mu);
     w->stop = true;
-    pthread_cond_signal(&w->cv);
+    pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
     /* Requests committed after the loop stopped are answered now, so their
