@@ -16,6 +16,8 @@
 struct store;
 struct hclock;
 struct metrics;
+struct live_hub;
+struct upkeep;
 
 struct api_config {
     bool test_clock;          /* exposes /v1/test/clock */
@@ -30,6 +32,8 @@ struct api {
     struct hclock *clock;
     struct metrics *metrics;
     struct http_server *http;
+    struct live_hub *hub;
+    struct upkeep *upkeep;
     uint8_t admin_key_hash[SHA256_LEN];
     bool ready;
 };

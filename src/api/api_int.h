@@ -34,6 +34,7 @@ struct route {
     enum need need;
     api_handler handler;
     bool test_only;      /* exists only with --test-clock */
+    bool query_token;    /* a member token may come as ?access_token= (EventSource) */
 };
 
 #define API_MAX_PARAMS 4
@@ -115,6 +116,8 @@ void h_feed_read_all(struct api_call *call);
 void h_prefs_get(struct api_call *call);
 void h_prefs_patch(struct api_call *call);
 void h_test_clock_get(struct api_call *call);
+void h_stream(struct api_call *call);
+void h_conversation_read(struct api_call *call);
 void h_test_clock_post(struct api_call *call);
 
 /* the feed's opaque cursors (cursor.c) */

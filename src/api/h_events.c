@@ -9,7 +9,9 @@
 #include "core/jsonx.h"
 #include "engine/catalogue.h"
 #include "engine/outcome.h"
+#include "live/live.h"
 #include "metrics/metrics.h"
+#include "upkeep/upkeep.h"
 
 #include <string.h>
 
@@ -35,8 +37,14 @@ static void on_ingested(struct store_req *r)
         return;
     }
     metrics_event(m, type, q->result == INGEST_DUPLICATE);
-    if (q->result == INGEST_CREATED)
-        metrics_notifications(m, q->ncreated);
+    if (q->result == INGEST_CREATED) {
+        metrics_notifications(m, q->notifications);
+        /* Durable now: tell the open streams, and time the windows. */
+        live_publish(call->api->hub, q->updates, q->nupdates);
+        for (size_t i = 0; i < q->npopups; i++)
+            live_popup(call->api->hub, q->popup_mids[i], q->popup);
+        upkeep_window_opened(call->api->upkeep, q->next_close_at);
+    }
     struct buf b = BUF_INIT;
     buf_add(&b, q->outcome, q->outcome_len);
     api_reply(call, q->result == INGEST_CREATED ? 202 : 200, &b);

@@ -2,6 +2,8 @@
  * and read-all. Every query carries the member's and workspace's keys from
  * the verified token, so no other member's item can be reached. */
 #include "api/api_int.h"
+#include "engine/feeditem.h"
+#include "live/live.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,20 +56,9 @@ static void on_page(struct store_req *r)
     jw_arr(&w);
     for (size_t i = 0; i < q->n; i++) {
         const struct feed_item *it = &q->items[i];
-        char id[NOTIFICATION_ID_MAX];
-        notification_id_format(it->nid, id);
-        jw_obj(&w);
-        jw_kstr(&w, "id", id);
-        jw_kstr(&w, "type", it->type);
-        jw_kstr(&w, "category", category_name((enum category)it->category));
-        jw_kstr(&w, "title", it->title);
-        jw_kstr(&w, "body", it->body);
-        jw_kstr(&w, "state", STATES[it->state]);
-        jw_ktime(&w, "created_at", it->created_at);
-        jw_kstr(&w, "event_id", it->event_id);
-        jw_key(&w, "data");
-        jw_raw(&w, it->data_json, strlen(it->data_json));
-        jw_obj_end(&w);
+        struct feed_item_view v = {it->nid, it->created_at, it->type, it->title, it->body,
+                                   it->event_id, it->data_json, it->category, it->state};
+        feed_item_json(&w, &v);
     }
     jw_arr_end(&w);
     jw_key(&w, "next_cursor");
@@ -129,6 +120,8 @@ static void on_state(struct store_req *r)
         api_store_error(call, r->rc);
         return;
     }
+    if (q->changed)
+        live_publish(call->api->hub, &q->update, 1);
     char id[NOTIFICATION_ID_MAX];
     notification_id_format(q->nid, id);
     struct buf b = BUF_INIT;
@@ -182,6 +175,8 @@ static void on_read_all(struct store_req *r)
         api_store_error(call, r->rc);
         return;
     }
+    if (q->changed)
+        live_publish(call->api->hub, &q->update, 1);
     struct buf b = BUF_INIT;
     struct jw w;
     jw_init(&w, &b);

@@ -1,7 +1,9 @@
 /* h_ops.c - liveness, readiness, metrics, and the test-only clock. */
 #include "api/api_int.h"
 #include "core/clock.h"
+#include "live/live.h"
 #include "metrics/metrics.h"
+#include "upkeep/upkeep.h"
 
 void h_healthz(struct api_call *call)
 {
@@ -40,7 +42,8 @@ void h_metrics(struct api_call *call)
     const struct metrics_route *labels = api_route_labels(&n);
     struct buf b = BUF_INIT;
     metrics_render(call->api->metrics, &b, labels, n,
-                   call->api->http ? http_server_connections(call->api->http) : 0);
+                   call->api->http ? http_server_connections(call->api->http) : 0,
+                   call->api->hub ? live_streams(call->api->hub) : 0);
     http_respond(call->req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
     buf_free(&b);
 }
@@ -56,13 +59,13 @@ static void clock_answer(struct api_call *call, int64_t now)
     api_reply(call, 200, &b);
 }
 
-static void on_clock_upkeep(struct store_req *r)
+static void on_clock_upkeep(void *arg, int rc)
 {
-    struct api_call *call = CALL_OF(r);
-    if (r->rc != STORE_OK)
-        api_store_error(call, r->rc);
+    struct api_call *call = arg;
+    if (rc != STORE_OK)
+        api_store_error(call, rc);
     else
-        clock_answer(call, ((struct st_prune *)r)->now);
+        clock_answer(call, hclock_now_ms(call->api->clock));
 }
 
 void h_test_clock_get(struct api_call *call)
@@ -88,11 +91,8 @@ void h_test_clock_post(struct api_call *call)
                   "advance_s must be a number of seconds from 0 to 1000000000");
         return;
     }
-    int64_t now = hclock_advance(call->api->clock, (int64_t)(json_number_value(v) * 1000));
-    /* Time-based upkeep runs on the moved clock at once, and the answer
-     * waits for it, so a test sees its effect without sleeping. */
-    struct st_prune *q = API_REQ(call, st_prune, ST_PRUNE, on_clock_upkeep);
-    q->now = now;
-    q->max_events = 100000;
-    store_submit(call->api->store, &q->base);
+    hclock_advance(call->api->clock, (int64_t)(json_number_value(v) * 1000));
+    /* Time-based upkeep (windows that close, retention) runs on the moved
+     * clock before the answer, so a test sees its effect without sleeping. */
+    upkeep_run_now(call->api->upkeep, on_clock_upkeep, call);
 }

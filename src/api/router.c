@@ -16,38 +16,45 @@
 #include <string.h>
 #include <strings.h>
 
+#define ROUTE(verb, path, need, fn) {verb, path, need, fn, false, false}
+#define TEST_ONLY(verb, path, need, fn) {verb, path, need, fn, true, false}
+#define STREAM(verb, path, need, fn) {verb, path, need, fn, false, true}
+
 static const struct route ROUTES[] = {
-    {HTTP_VERB_GET, "/healthz", NEED_NONE, h_healthz, false},
-    {HTTP_VERB_GET, "/readyz", NEED_NONE, h_readyz, false},
-    {HTTP_VERB_GET, "/metrics", NEED_METRICS, h_metrics, false},
-    {HTTP_VERB_POST, "/v1/workspaces", NEED_ADMIN, h_workspace_create, false},
-    {HTTP_VERB_GET, "/v1/workspaces", NEED_ADMIN, h_workspace_list, false},
-    {HTTP_VERB_POST, "/v1/workspaces/{id}/keys", NEED_ADMIN, h_keys_create, false},
-    {HTTP_VERB_GET, "/v1/workspaces/{id}/keys", NEED_ADMIN, h_keys_list, false},
-    {HTTP_VERB_DELETE, "/v1/workspaces/{id}/keys/{key_id}", NEED_ADMIN, h_keys_revoke, false},
-    {HTTP_VERB_GET, "/v1/workspace", NEED_WORKSPACE, h_workspace_get, false},
-    {HTTP_VERB_PATCH, "/v1/workspace", NEED_WORKSPACE, h_workspace_patch, false},
-    {HTTP_VERB_GET, "/v1/workspace/credits", NEED_WORKSPACE, h_credits_get, false},
-    {HTTP_VERB_POST, "/v1/workspace/credits", NEED_WORKSPACE, h_credits_add, false},
-    {HTTP_VERB_POST, "/v1/workspace/keys", NEED_WORKSPACE, h_keys_create, false},
-    {HTTP_VERB_GET, "/v1/workspace/keys", NEED_WORKSPACE, h_keys_list, false},
-    {HTTP_VERB_DELETE, "/v1/workspace/keys/{key_id}", NEED_WORKSPACE, h_keys_revoke, false},
-    {HTTP_VERB_GET, "/v1/members", NEED_WORKSPACE, h_member_list, false},
-    {HTTP_VERB_PUT, "/v1/members/{id}", NEED_WORKSPACE, h_member_put, false},
-    {HTTP_VERB_GET, "/v1/members/{id}", NEED_WORKSPACE, h_member_get, false},
-    {HTTP_VERB_DELETE, "/v1/members/{id}", NEED_WORKSPACE, h_member_delete, false},
-    {HTTP_VERB_POST, "/v1/members/{id}/tokens", NEED_WORKSPACE, h_member_token, false},
-    {HTTP_VERB_POST, "/v1/events", NEED_WORKSPACE, h_event_post, false},
-    {HTTP_VERB_GET, "/v1/events/{id}", NEED_WORKSPACE, h_event_get, false},
-    {HTTP_VERB_GET, "/v1/me", NEED_MEMBER, h_me, false},
-    {HTTP_VERB_GET, "/v1/me/notifications", NEED_MEMBER, h_feed_list, false},
-    {HTTP_VERB_GET, "/v1/me/notifications/count", NEED_MEMBER, h_feed_count, false},
-    {HTTP_VERB_POST, "/v1/me/notifications/read-all", NEED_MEMBER, h_feed_read_all, false},
-    {HTTP_VERB_PATCH, "/v1/me/notifications/{id}", NEED_MEMBER, h_feed_patch, false},
-    {HTTP_VERB_GET, "/v1/me/preferences", NEED_MEMBER, h_prefs_get, false},
-    {HTTP_VERB_PATCH, "/v1/me/preferences", NEED_MEMBER, h_prefs_patch, false},
-    {HTTP_VERB_GET, "/v1/test/clock", NEED_NONE, h_test_clock_get, true},
-    {HTTP_VERB_POST, "/v1/test/clock", NEED_ADMIN, h_test_clock_post, true},
+    ROUTE(HTTP_VERB_GET, "/healthz", NEED_NONE, h_healthz),
+    ROUTE(HTTP_VERB_GET, "/readyz", NEED_NONE, h_readyz),
+    ROUTE(HTTP_VERB_GET, "/metrics", NEED_METRICS, h_metrics),
+    ROUTE(HTTP_VERB_POST, "/v1/workspaces", NEED_ADMIN, h_workspace_create),
+    ROUTE(HTTP_VERB_GET, "/v1/workspaces", NEED_ADMIN, h_workspace_list),
+    ROUTE(HTTP_VERB_POST, "/v1/workspaces/{id}/keys", NEED_ADMIN, h_keys_create),
+    ROUTE(HTTP_VERB_GET, "/v1/workspaces/{id}/keys", NEED_ADMIN, h_keys_list),
+    ROUTE(HTTP_VERB_DELETE, "/v1/workspaces/{id}/keys/{key_id}", NEED_ADMIN, h_keys_revoke),
+    ROUTE(HTTP_VERB_GET, "/v1/workspace", NEED_WORKSPACE, h_workspace_get),
+    ROUTE(HTTP_VERB_PATCH, "/v1/workspace", NEED_WORKSPACE, h_workspace_patch),
+    ROUTE(HTTP_VERB_GET, "/v1/workspace/credits", NEED_WORKSPACE, h_credits_get),
+    ROUTE(HTTP_VERB_POST, "/v1/workspace/credits", NEED_WORKSPACE, h_credits_add),
+    ROUTE(HTTP_VERB_POST, "/v1/workspace/keys", NEED_WORKSPACE, h_keys_create),
+    ROUTE(HTTP_VERB_GET, "/v1/workspace/keys", NEED_WORKSPACE, h_keys_list),
+    ROUTE(HTTP_VERB_DELETE, "/v1/workspace/keys/{key_id}", NEED_WORKSPACE, h_keys_revoke),
+    ROUTE(HTTP_VERB_GET, "/v1/members", NEED_WORKSPACE, h_member_list),
+    ROUTE(HTTP_VERB_PUT, "/v1/members/{id}", NEED_WORKSPACE, h_member_put),
+    ROUTE(HTTP_VERB_GET, "/v1/members/{id}", NEED_WORKSPACE, h_member_get),
+    ROUTE(HTTP_VERB_DELETE, "/v1/members/{id}", NEED_WORKSPACE, h_member_delete),
+    ROUTE(HTTP_VERB_POST, "/v1/members/{id}/tokens", NEED_WORKSPACE, h_member_token),
+    ROUTE(HTTP_VERB_POST, "/v1/events", NEED_WORKSPACE, h_event_post),
+    ROUTE(HTTP_VERB_GET, "/v1/events/{id}", NEED_WORKSPACE, h_event_get),
+    ROUTE(HTTP_VERB_GET, "/v1/me", NEED_MEMBER, h_me),
+    ROUTE(HTTP_VERB_GET, "/v1/me/notifications", NEED_MEMBER, h_feed_list),
+    ROUTE(HTTP_VERB_GET, "/v1/me/notifications/count", NEED_MEMBER, h_feed_count),
+    ROUTE(HTTP_VERB_POST, "/v1/me/notifications/read-all", NEED_MEMBER, h_feed_read_all),
+    ROUTE(HTTP_VERB_PATCH, "/v1/me/notifications/{id}", NEED_MEMBER, h_feed_patch),
+    ROUTE(HTTP_VERB_GET, "/v1/me/preferences", NEED_MEMBER, h_prefs_get),
+    ROUTE(HTTP_VERB_PATCH, "/v1/me/preferences", NEED_MEMBER, h_prefs_patch),
+    STREAM(HTTP_VERB_GET, "/v1/me/stream", NEED_MEMBER, h_stream),
+    ROUTE(HTTP_VERB_POST, "/v1/me/conversations/{id}/read", NEED_MEMBER, h_conversation_read),
+    ROUTE(HTTP_VERB_POST, "/v1/conversations/{id}/read", NEED_WORKSPACE, h_conversation_read),
+    TEST_ONLY(HTTP_VERB_GET, "/v1/test/clock", NEED_NONE, h_test_clock_get),
+    TEST_ONLY(HTTP_VERB_POST, "/v1/test/clock", NEED_ADMIN, h_test_clock_post),
 };
 
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
@@ -230,6 +237,12 @@ static void wrong_kind(struct api_call *call)
 static const char *bearer(struct api_call *call)
 {
     const char *h = http_header(call->req, "Authorization");
+    if (!h && call->route && call->route->query_token) {
+        /* EventSource cannot send headers: the stream takes the token in
+         * the query too (never logged: the access log omits queries). */
+        const char *q = http_query(call->req, "access_token");
+        return q && *q ? q : NULL;
+    }
     if (!h)
         return NULL;
     if (strncasecmp(h, "Bearer ", 7) != 0)

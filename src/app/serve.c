@@ -13,8 +13,10 @@
 #include "core/log.h"
 #include "herald_version.h"
 #include "http/http.h"
+#include "live/live.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "upkeep/upkeep.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -24,7 +26,6 @@
 #include <string.h>
 
 #define SHUTDOWN_GRACE_S 15
-#define PRUNE_BATCH 500
 
 struct server {
     struct config cfg;
@@ -34,9 +35,10 @@ struct server {
     struct store *store;
     struct http_server *http;
     struct api api;
-    struct event *sigterm, *sigint, *grace, *prune;
+    struct live_hub *hub;
+    struct upkeep *upkeep;
+    struct event *sigterm, *sigint, *grace;
     bool stopping;
-    bool pruning;
 };
 
 static void on_drained(void *arg)
@@ -66,50 +68,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     }
     s->stopping = true;
     s->api.ready = false;
+    upkeep_stop(s->upkeep);
     hlog_info("serve: %s: no new connections; finishing %d open ones",
               sig == SIGTERM ? "SIGTERM" : "SIGINT", http_server_connections(s->http));
     struct timeval tv = {SHUTDOWN_GRACE_S, 0};
     event_add(s->grace, &tv);
     http_server_drain(s->http, on_drained, s);
-}
-
-static void on_prune_timer(evutil_socket_t fd, short what, void *arg);
-
-static void on_pruned(struct store_req *r)
-{
-    struct st_prune *q = (struct st_prune *)r;
-    struct server *s = r->arg;
-    s->pruning = false;
-    bool more = r->rc == STORE_OK && q->events_deleted == q->max_events;
-    if (r->rc == STORE_OK && q->events_deleted)
-        hlog_info("retention: removed %lld events and %lld notifications",
-                  (long long)q->events_deleted, (long long)q->notifications_deleted);
-    struct arena *a = r->arena;
-    arena_reset(a);
-    free(a);
-    /* A full batch means more is due: keep going, one batch per commit, so
-     * the backlog never outgrows the interval. */
-    if (more)
-        on_prune_timer(-1, 0, s);
-}
-
-static void on_prune_timer(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct server *s = arg;
-    if (s->pruning || s->stopping)
-        return;
-    s->pruning = true;
-    struct arena *a = xcalloc(1, sizeof *a);
-    struct st_prune *q = ARENA_NEW(a, struct st_prune);
-    q->base.op = ST_PRUNE;
-    q->base.done = on_pruned;
-    q->base.arg = s;
-    q->base.arena = a;
-    q->now = hclock_now_ms(&s->clock);
-    q->max_events = PRUNE_BATCH;
-    store_submit(s->store, &q->base);
 }
 
 static int hex_decode(const char *hex, uint8_t *out, size_t n)
@@ -276,6 +240,14 @@ int app_serve(int argc, char **argv)
     s->http = http_server_new(s->base, &limits, api_handle, &s->api);
     http_server_set_observer(s->http, api_observe, &s->api);
     s->api.http = s->http;
+    struct live_limits live;
+    live_limits_default(&live);
+    if (live.max_streams > limits.max_connections - limits.max_connections / 20)
+        live.max_streams = limits.max_connections - limits.max_connections / 20;
+    s->hub = live_new(s->base, s->store, s->metrics, &live);
+    s->upkeep = upkeep_new(s->base, s->store, &s->clock, s->hub, s->cfg.prune_interval_s);
+    s->api.hub = s->hub;
+    s->api.upkeep = s->upkeep;
     int bound = http_server_listen(s->http, host, port);
     if (bound < 0)
         goto out;
@@ -289,11 +261,9 @@ int app_serve(int argc, char **argv)
     s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
     s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
     s->grace = evtimer_new(s->base, on_grace, s);
-    s->prune = event_new(s->base, -1, EV_PERSIST, on_prune_timer, s);
     event_add(s->sigterm, NULL);
     event_add(s->sigint, NULL);
-    struct timeval every = {s->cfg.prune_interval_s, 0};
-    event_add(s->prune, &every);
+    upkeep_start(s->upkeep); /* windows left open by a previous run close on time */
 
     hlog_info("serve: herald %s listening on %s (database %s, synchronous=%s)", HERALD_VERSION,
               url, s->cfg.database, s->cfg.synchronous);
@@ -303,8 +273,12 @@ int app_serve(int argc, char **argv)
     status = 0;
 
 out:
+    if (s->upkeep)
+        upkeep_stop(s->upkeep);
     /* The store first: its last completions answer through the server. */
     store_close(s->store);
+    live_free(s->hub);
+    upkeep_free(s->upkeep);
     if (s->http)
         http_server_free(s->http);
     if (s->sigterm)
@@ -313,8 +287,6 @@ out:
         event_free(s->sigint);
     if (s->grace)
         event_free(s->grace);
-    if (s->prune)
-        event_free(s->prune);
     if (s->base)
         event_base_free(s->base);
     metrics_free(s->metrics);

@@ -216,7 +216,8 @@ static const struct event_type CATALOGUE[] = {
      D_INBOX, S_NONE, "Inbox member removed",
      "{subject} was removed from {inbox}[[ by {actor}]].",
      "You were removed from {inbox}[[ by {actor}]]."},
-    {"message.received", CAT_COMMUNICATIONS, RCP_PARTICIPANTS, ET_SENDER_REQUIRED, D_MESSAGE,
+    {"message.received", CAT_COMMUNICATIONS, RCP_PARTICIPANTS, ET_SENDER_REQUIRED | ET_GROUPED,
+     D_MESSAGE,
      S_MESSAGE, "New message", "{actor} sent you a message[[ in {conversation}]].", NULL},
 };
 

@@ -57,6 +57,7 @@ enum event_flag {
     ET_AUDIENCE_ALL_STAFF = 1u << 2, /* RCP_ALL_STAFF applies when the workspace says so */
     ET_SENDER_REQUIRED = 1u << 3,    /* actor must be a member or client with an id */
     ET_CANCELLATION = 1u << 4,       /* email/SMS follow the cancellation-alert setting */
+    ET_GROUPED = 1u << 5,            /* pops up at once; notifies once per window (messages) */
 };
 
 struct event_type {

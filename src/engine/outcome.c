@@ -21,7 +21,8 @@ void outcome_reasons(struct jw *w, unsigned reasons)
 }
 
 void outcome_json(const struct event_view *ev, int64_t received_at,
-                  const struct decisions *d, const int64_t *nids, struct buf *out)
+                  const struct decisions *d, const int64_t *nids, const int64_t *closes_at,
+                  struct buf *out)
 {
     struct jw w;
     jw_init(&w, out);
@@ -40,7 +41,7 @@ void outcome_json(const struct event_view *ev, int64_t received_at,
     jw_arr(&w);
     for (size_t i = 0; i < d->n; i++) {
         const struct decision *x = &d->v[i];
-        if (x->skip)
+        if (x->skip || !nids[i])
             continue;
         char id[NOTIFICATION_ID_MAX];
         notification_id_format(nids[i], id);
@@ -55,6 +56,20 @@ void outcome_json(const struct event_view *ev, int64_t received_at,
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
+
+    if (closes_at) {
+        jw_key(&w, "grouped");
+        jw_arr(&w);
+        for (size_t i = 0; i < d->n; i++) {
+            if (d->v[i].skip || !closes_at[i])
+                continue;
+            jw_obj(&w);
+            jw_kstr(&w, "member_id", d->v[i].member_id);
+            jw_ktime(&w, "closes_at", closes_at[i]);
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
+    }
 
     jw_key(&w, "skipped");
     jw_arr(&w);

@@ -10,9 +10,12 @@
 #include "engine/decide.h"
 #include "engine/event.h"
 
-/* nids[i] is the notification made for decision i (0 when skipped). */
+/* nids[i] is the notification made for decision i (0 when none); for a
+ * message, closes_at[i] is when decision i's grouping window closes (the
+ * answer then lists it under "grouped"), else closes_at is NULL. */
 void outcome_json(const struct event_view *ev, int64_t received_at,
-                  const struct decisions *d, const int64_t *nids, struct buf *out);
+                  const struct decisions *d, const int64_t *nids, const int64_t *closes_at,
+                  struct buf *out);
 
 /* The notification keys an answer lists, read back from its JSON (the
  * store finds an event's notifications this way, without an index). */

@@ -16,6 +16,8 @@
 #include <unicode/ucal.h>
 #include <unicode/udat.h>
 #include <unicode/udatpg.h>
+#include <unicode/ulistformatter.h>
+#include <unicode/umsg.h>
 #include <unicode/uloc.h>
 #include <unicode/unum.h>
 #include <unicode/ustring.h>
@@ -340,4 +342,64 @@ void render_notification(struct render_ctx *rc, const struct event_view *ev,
     template_render(body_tpl, var, &v, &b);
     out->body = arena_strndup(a, b.data ? b.data : "", b.len);
     buf_free(&b);
+}
+
+/* ---- message groups ---- */
+
+static const char *join_names(const char *loc, json_t *names, struct arena *a)
+{
+    size_t n = json_array_size(names);
+    if (n == 0)
+        return "someone";
+    if (n > 8)
+        n = 8;
+    UChar *items[8];
+    int32_t lens[8];
+    for (size_t i = 0; i < n; i++) {
+        const char *s = json_string_value(json_array_get(names, i));
+        UErrorCode st = U_ZERO_ERROR;
+        int32_t len = 0;
+        u_strFromUTF8(NULL, 0, &len, s ? s : "", -1, &st);
+        items[i] = arena_alloc(a, sizeof(UChar) * ((size_t)len + 1));
+        st = U_ZERO_ERROR;
+        u_strFromUTF8(items[i], len + 1, &lens[i], s ? s : "", -1, &st);
+    }
+    UErrorCode st = U_ZERO_ERROR;
+    UListFormatter *lf = ulistfmt_open(loc, &st);
+    UChar out[1024];
+    int32_t olen = U_SUCCESS(st) ? ulistfmt_format(lf, (const UChar *const *)items, lens,
+                                                   (int32_t)n, out, 1024, &st)
+                                 : 0;
+    if (lf)
+        ulistfmt_close(lf);
+    return U_SUCCESS(st) ? to_utf8(out, olen, a) : json_string_value(json_array_get(names, 0));
+}
+
+static const char *plural_messages(const char *loc, int64_t count, struct arena *a)
+{
+    UChar pattern[96], out[128];
+    u_uastrcpy(pattern, "{0,plural,one{# new message}other{# new messages}}");
+    UErrorCode st = U_ZERO_ERROR;
+    int32_t n = u_formatMessage(loc, pattern, -1, out, 128, &st, (double)count);
+    if (U_FAILURE(st))
+        return arena_printf(a, "%lld new messages", (long long)count);
+    return to_utf8(out, n, a);
+}
+
+void render_message_group(struct render_ctx *rc, const struct member *m, int64_t messages,
+                          const char *senders_json, const char *conversation_name,
+                          struct arena *a, struct rendered *out)
+{
+    (void)rc;
+    char loc[ULOC_FULLNAME_CAPACITY];
+    pick_locale(m && m->locale ? m->locale : NULL, loc, sizeof loc);
+    json_t *names = json_loads(senders_json ? senders_json : "[]", 0, NULL);
+    const char *who = join_names(loc, names, a);
+    const char *count = plural_messages(loc, messages, a);
+    out->title = messages == 1 ? "New message" : "New messages";
+    if (conversation_name && *conversation_name)
+        out->body = arena_printf(a, "%s from %s in %s.", count, who, conversation_name);
+    else
+        out->body = arena_printf(a, "%s from %s.", count, who);
+    json_decref(names);
 }

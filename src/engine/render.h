@@ -31,6 +31,14 @@ void render_notification(struct render_ctx *rc, const struct event_view *ev,
                          const struct workspace *ws, const struct member *m,
                          const char *subject_name, struct arena *a, struct rendered *out);
 
+/* The notification for a closed message window: "3 new messages from Dana
+ * Reyes and Sam Lee in Intake". senders is a JSON array of names (the
+ * list is joined the locale's way); the count uses the locale's plural
+ * rules. */
+void render_message_group(struct render_ctx *rc, const struct member *m, int64_t messages,
+                          const char *senders_json, const char *conversation_name,
+                          struct arena *a, struct rendered *out);
+
 /* "Tue, Nov 24, 2:30 PM" in the zone and locale; UTC/en on bad input. */
 const char *render_time(struct render_ctx *rc, int64_t ms, const char *tz,
                         const char *locale, struct arena *a);

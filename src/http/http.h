@@ -104,4 +104,25 @@ void http_respond_error(struct http_request *req, int status, const char *code,
 
 const char *http_reason(int status);
 
+/* ---- streams (text/event-stream and the like) ----
+ *
+ * http_stream_open answers 200 with no length and keeps the connection for
+ * writes until it closes; the request is released (do not touch req after).
+ * on_closed runs exactly once when the stream ends for any reason but
+ * http_stream_close: the client left, it read too slowly (its queue passed
+ * max_queue bytes), a write timed out, or the server is draining. It runs
+ * from the loop, never inside http_stream_write. */
+struct http_stream;
+typedef void (*http_stream_closed_fn)(void *arg);
+
+struct http_stream *http_stream_open(struct http_request *req, const char *content_type,
+                                     size_t max_queue, http_stream_closed_fn on_closed,
+                                     void *arg);
+/* 0, or -1 when the stream is closing (the data was not queued). */
+int http_stream_write(struct http_stream *s, const char *data, size_t len);
+/* Closes from the owner's side; on_closed does not run. */
+void http_stream_close(struct http_stream *s);
+size_t http_stream_queued(const struct http_stream *s);
+int http_server_streams(const struct http_server *srv);
+
 #endif

@@ -28,7 +28,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-enum conn_state { C_READING, C_HANDLING, C_WRITING, C_LINGERING };
+enum conn_state { C_READING, C_HANDLING, C_WRITING, C_LINGERING, C_STREAMING };
 
 /* After refusing a request whose body is still arriving, keep reading (and
  * discarding) for a moment: closing with unread input makes the kernel send
@@ -53,6 +53,12 @@ struct http_conn {
     bool peer_closed;
     bool may_continue; /* the answer allows another request on this connection */
     size_t lingered;   /* bytes discarded while lingering */
+    /* streaming */
+    http_stream_closed_fn on_closed;
+    void *closed_arg;
+    size_t max_queue;
+    bool closing;      /* a close is scheduled */
+    struct event *end_ev; /* the scheduled close; freed (cancelled) with the conn */
     int reject_status; /* set by a parser callback that refuses the request */
     const char *reject_code, *reject_msg;
 };
@@ -67,6 +73,7 @@ struct http_server {
     void *observer_arg;
     struct http_conn *conns;
     int nconns;
+    int nstreams;
     bool listener_paused;
     bool draining;
     void (*drained)(void *);
@@ -549,9 +556,19 @@ static void conn_process(struct http_conn *c)
     }
 }
 
+static void stream_end(struct http_conn *c);
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
     struct http_conn *c = arg;
+    if (c->state == C_STREAMING) { /* a stream's client has nothing to say */
+        struct evbuffer *in = bufferevent_get_input(bev);
+        c->lingered += evbuffer_get_length(in);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (c->lingered > 4096)
+            stream_end(c);
+        return;
+    }
     if (c->state == C_LINGERING) {
         struct evbuffer *in = bufferevent_get_input(bev);
         c->lingered += evbuffer_get_length(in);
@@ -577,6 +594,11 @@ static void conn_linger(struct http_conn *c)
 static void on_write(struct bufferevent *bev, void *arg)
 {
     struct http_conn *c = arg;
+    if (c->state == C_STREAMING) {
+        if (c->closing && !evbuffer_get_length(bufferevent_get_output(bev)))
+            stream_end(c);
+        return;
+    }
     if (c->state != C_WRITING || evbuffer_get_length(bufferevent_get_output(bev)))
         return;
     request_free(c->req);
@@ -608,6 +630,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     struct http_conn *c = arg;
     if (c->state == C_LINGERING) {
         conn_free(c);
+        return;
+    }
+    if (c->state == C_STREAMING) { /* the client left, or a write timed out */
+        stream_end(c);
         return;
     }
     if ((what & BEV_EVENT_EOF) && c->state != C_READING) {
@@ -642,6 +668,10 @@ static void drain_done_cb(evutil_socket_t fd, short what, void *arg)
 static void conn_free(struct http_conn *c)
 {
     struct http_server *srv = c->srv;
+    if (c->state == C_STREAMING)
+        srv->nstreams--;
+    if (c->end_ev)
+        event_free(c->end_ev);
     if (c->req) {
         if (c->state == C_HANDLING)
             c->req->conn = NULL; /* the handler still holds it */
@@ -796,6 +826,8 @@ void http_server_drain(struct http_server *srv, void (*done)(void *), void *arg)
         struct http_conn *next = c->next;
         if (c->state == C_READING && !c->req)
             conn_free(c);
+        else if (c->state == C_STREAMING)
+            stream_end(c);
         else
             c->close_after = true;
         c = next;
@@ -807,6 +839,120 @@ void http_server_drain(struct http_server *srv, void (*done)(void *), void *arg)
 int http_server_connections(const struct http_server *srv)
 {
     return srv->nconns;
+}
+
+int http_server_streams(const struct http_server *srv)
+{
+    return srv->nstreams;
+}
+
+/* ---- streams ---- */
+
+/* Ends a stream from the server's side: tell the owner, then free. */
+static void stream_end(struct http_conn *c)
+{
+    http_stream_closed_fn cb = c->on_closed;
+    c->on_closed = NULL;
+    if (cb)
+        cb(c->closed_arg);
+    conn_free(c);
+}
+
+static void stream_end_later(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    stream_end(arg);
+}
+
+static void stream_end_soon(struct http_conn *c)
+{
+    if (!c->end_ev)
+        c->end_ev = evtimer_new(c->srv->base, stream_end_later, c);
+    event_active(c->end_ev, EV_TIMEOUT, 0);
+}
+
+struct http_stream *http_stream_open(struct http_request *req, const char *content_type,
+                                     size_t max_queue, http_stream_closed_fn on_closed,
+                                     void *arg)
+{
+    struct http_server *srv = req->srv;
+    struct http_conn *c = req->conn;
+    if (!req->request_id[0])
+        assign_request_id(srv, req);
+    req->responded = true;
+    if (srv->observer)
+        srv->observer(req, 200, srv->observer_arg);
+    if (!c) { /* the client left before we answered */
+        request_free(req);
+        return NULL;
+    }
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 200 OK\r\n"
+                        "Date: %s\r\n"
+                        "X-Request-Id: %s\r\n"
+                        "Content-Type: %s\r\n"
+                        "Cache-Control: no-store\r\n"
+                        "X-Content-Type-Options: nosniff\r\n"
+                        "X-Accel-Buffering: no\r\n"
+                        "Connection: close\r\n",
+                        http_date(srv), req->request_id, content_type);
+    if (req->resp_headers.len)
+        evbuffer_add(out, req->resp_headers.data, req->resp_headers.len);
+    evbuffer_add(out, "\r\n", 2);
+    /* The request is done with; keep only the connection. */
+    request_free(req);
+    c->req = NULL;
+    buf_free(&c->url);
+    buf_free(&c->hfield);
+    buf_free(&c->hvalue);
+    c->state = C_STREAMING;
+    c->on_closed = on_closed;
+    c->closed_arg = arg;
+    c->max_queue = max_queue;
+    c->lingered = 0;
+    srv->nstreams++;
+    struct timeval wt = {srv->limits.write_timeout_s, 0};
+    bufferevent_set_timeouts(c->bev, NULL, &wt); /* no read timeout: heartbeats keep it alive */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 4096);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    return (struct http_stream *)c;
+}
+
+int http_stream_write(struct http_stream *s, const char *data, size_t len)
+{
+    struct http_conn *c = (struct http_conn *)s;
+    if (c->closing)
+        return -1;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) + len > c->max_queue) {
+        /* A reader this slow would hold memory without end: drop it. Its
+         * client reconnects and replays what it missed. */
+        c->closing = true;
+        evbuffer_drain(out, evbuffer_get_length(out));
+        stream_end_soon(c);
+        return -1;
+    }
+    evbuffer_add(out, data, len);
+    return 0;
+}
+
+void http_stream_close(struct http_stream *s)
+{
+    struct http_conn *c = (struct http_conn *)s;
+    c->on_closed = NULL;
+    if (c->closing)
+        return; /* already on its way out */
+    c->closing = true;
+    if (!evbuffer_get_length(bufferevent_get_output(c->bev)))
+        stream_end_soon(c);
+}
+
+size_t http_stream_queued(const struct http_stream *s)
+{
+    const struct http_conn *c = (const struct http_conn *)s;
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
 void http_server_free(struct http_server *srv)

@@ -39,6 +39,7 @@ struct metrics {
     counter commits;
     counter jobs;
     counter store_errors;
+    counter live[LIVE_METRIC_COUNT];
 };
 
 struct metrics *metrics_new(void)
@@ -102,6 +103,12 @@ void metrics_commit(struct metrics *m, double seconds, size_t jobs)
     atomic_fetch_add_explicit(&m->jobs, jobs, memory_order_relaxed);
 }
 
+void metrics_live(struct metrics *m, enum live_metric what)
+{
+    if (m)
+        atomic_fetch_add_explicit(&m->live[what], 1, memory_order_relaxed);
+}
+
 void metrics_store_error(struct metrics *m)
 {
     if (m)
@@ -130,7 +137,7 @@ static void render_histogram(struct buf *out, const char *name, const char *help
 }
 
 void metrics_render(struct metrics *m, struct buf *out, const struct metrics_route *routes,
-                    size_t nroutes, int open_connections)
+                    size_t nroutes, int open_connections, int open_streams)
 {
     buf_adds(out, "# HELP herald_http_requests_total HTTP requests answered, by route and status.\n"
                   "# TYPE herald_http_requests_total counter\n");
@@ -187,4 +194,17 @@ void metrics_render(struct metrics *m, struct buf *out, const struct metrics_rou
     buf_printf(out, "# HELP herald_http_connections Open HTTP connections.\n"
                     "# TYPE herald_http_connections gauge\n"
                     "herald_http_connections %d\n", open_connections);
+    static const char *const kinds[] = {"notification", "notification_state", "count",
+                                        "message"};
+    buf_adds(out, "# HELP herald_stream_events_total Events published to open streams, by event.\n"
+                  "# TYPE herald_stream_events_total counter\n");
+    for (int i = 0; i < LIVE_DROPPED; i++)
+        buf_printf(out, "herald_stream_events_total{event=\"%s\"} %llu\n", kinds[i],
+                   (unsigned long long)get(&m->live[i]));
+    buf_printf(out, "# HELP herald_streams_dropped_total Streams dropped for reading too slowly.\n"
+                    "# TYPE herald_streams_dropped_total counter\n"
+                    "herald_streams_dropped_total %llu\n"
+                    "# HELP herald_streams Open streams.\n# TYPE herald_streams gauge\n"
+                    "herald_streams %d\n",
+               (unsigned long long)get(&m->live[LIVE_DROPPED]), open_streams);
 }

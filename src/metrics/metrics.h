@@ -23,12 +23,18 @@ void metrics_notifications(struct metrics *m, size_t n);
 void metrics_commit(struct metrics *m, double seconds, size_t jobs);
 void metrics_store_error(struct metrics *m);
 
+/* Live streams: events written to streams, and streams dropped for reading
+ * too slowly. */
+enum live_metric { LIVE_NOTIFICATION, LIVE_STATE, LIVE_COUNT, LIVE_MESSAGE, LIVE_DROPPED,
+                   LIVE_METRIC_COUNT };
+void metrics_live(struct metrics *m, enum live_metric what);
+
 /* A route's labels: its method and its path pattern. */
 struct metrics_route {
     const char *method, *path;
 };
 
 void metrics_render(struct metrics *m, struct buf *out, const struct metrics_route *routes,
-                    size_t nroutes, int open_connections);
+                    size_t nroutes, int open_connections, int open_streams);
 
 #endif

@@ -41,6 +41,7 @@ enum store_op {
     ST_EVENT_INGEST, ST_EVENT_GET,
     ST_FEED_PAGE, ST_NOTIF_STATE, ST_READ_ALL, ST_PREFS_PATCH,
     ST_PRUNE, ST_PING, ST_META_SET,
+    ST_FEED_REPLAY, ST_WINDOWS_CLOSE, ST_WINDOWS_NEXT, ST_CONV_READ,
     ST_OP_COUNT
 };
 
@@ -203,15 +204,22 @@ struct st_prefs_patch {
     struct member out;
 };
 
+/* ---- what changed, for the live streams ----
+ *
+ * A change to publish on a member's open streams, made in the same
+ * transaction as the rows it reports. seq is the member's change position
+ * (the stream's event id); UPD_COUNT has none. data is the event's JSON. */
+enum update_kind { UPD_NOTIFICATION, UPD_STATE, UPD_COUNT };
+
+struct feed_update {
+    int64_t mid, seq, unread;
+    enum update_kind kind;
+    const char *data;
+};
+
 /* ---- events ---- */
 
 enum ingest_result { INGEST_CREATED, INGEST_DUPLICATE, INGEST_CONFLICT };
-
-struct created_notification {
-    int64_t nid, mid;
-    bool in_app;
-    int64_t unread; /* the member's unread count after it */
-};
 
 struct st_event_ingest {
     struct store_req base;
@@ -224,8 +232,14 @@ struct st_event_ingest {
     enum ingest_result result;
     const char *outcome;              /* the answer body (JSON) */
     size_t outcome_len;
-    struct created_notification *created;
-    size_t ncreated;
+    size_t notifications;             /* made by this event */
+    struct feed_update *updates;      /* to publish (also from windows closed on the way) */
+    size_t nupdates;
+    /* message.received: who gets the pop-up now, and what it says */
+    int64_t *popup_mids;
+    size_t npopups;
+    const char *popup;
+    int64_t next_close_at;            /* earliest window this event opened; 0: none */
 };
 
 struct event_notification {
@@ -277,12 +291,57 @@ struct st_notif_state {
     int state;
     int old_state;
     int64_t unread;
+    bool changed;              /* false when it already had that state */
+    struct feed_update update; /* when changed */
 };
 
 struct st_read_all {
     struct store_req base;
     int64_t mid, wid, now;
     int64_t changed, unread;
+    struct feed_update update; /* when changed > 0 */
+};
+
+/* What a reconnecting stream missed: every change after after_seq, in
+ * order, at most limit of them. gap: the log no longer reaches back to
+ * after_seq (too old, or from before the member was re-created). */
+struct st_feed_replay {
+    struct store_req base;
+    int64_t mid, wid, after_seq;
+    int limit;
+    int64_t last_seq, unread;
+    bool gap, more;
+    struct feed_update *updates;
+    size_t n;
+};
+
+/* Closes the grouping windows due at `now` (at most max): one notification
+ * each unless the conversation was read in time. */
+struct st_windows_close {
+    struct store_req base;
+    int64_t now;
+    int max;
+    size_t closed;
+    bool more;
+    int64_t next_due; /* the next open window's closing time; 0: none */
+    struct feed_update *updates;
+    size_t n;
+};
+
+struct st_windows_next {
+    struct store_req base;
+    int64_t next_due;
+};
+
+/* The member read a conversation at read_at: an open window whose last
+ * message is not later than that sends nothing when it closes. */
+struct st_conv_read {
+    struct store_req base;
+    int64_t wid, mid;        /* mid 0: look member_id up */
+    const char *member_id;
+    const char *conversation_id;
+    int64_t read_at;
+    bool window_open, suppressed;
 };
 
 struct st_prune {
@@ -290,6 +349,8 @@ struct st_prune {
     int64_t now;
     int max_events;
     int64_t events_deleted, notifications_deleted;
+    struct feed_update *updates; /* UPD_COUNT for members whose unread count fell */
+    size_t n;
 };
 
 struct st_ping {

@@ -6,6 +6,9 @@ restart or kill a server start their own with `Herald(...)`.
 """
 import base64
 import hashlib
+import queue
+import socket
+import threading
 import hmac
 import itertools
 import json
@@ -112,6 +115,126 @@ class Client:
 
     def delete(self, path, **kw):
         return self.call("DELETE", path, **kw)
+
+
+class SSE:
+    """A Server-Sent Events client on a raw socket, read by a background
+    thread into a queue of events: {"event", "id", "data" (parsed JSON when
+    it is JSON), "comment"}. Waiting on it waits for bytes from the server,
+    never for a timer to run out (the timeout only bounds a failure)."""
+
+    def __init__(self, url, token=None, last_event_id=None, query=None, headers=None):
+        from urllib.parse import urlparse, urlencode
+        u = urlparse(url)
+        params = dict(query or {})
+        qs = ("?" + urlencode(params)) if params else ""
+        h = {"Host": u.netloc, "Accept": "text/event-stream"}
+        if token:
+            h["Authorization"] = "Bearer " + token
+        if last_event_id is not None:
+            h["Last-Event-ID"] = str(last_event_id)
+        h.update(headers or {})
+        self.sock = socket.create_connection((u.hostname, u.port), timeout=30)
+        req = "GET /v1/me/stream%s HTTP/1.1\r\n" % qs + "".join(
+            "%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
+        self.sock.sendall(req.encode())
+        self.events = queue.Queue()
+        self.status = None
+        self.head = b""
+        self.closed = threading.Event()
+        self._ready = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("no answer to the stream request")
+
+    def _read(self):
+        buf = b""
+        try:
+            while b"\r\n\r\n" not in buf:
+                d = self.sock.recv(65536)
+                if not d:
+                    break
+                buf += d
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            self.head = head
+            self.status = int(head.split(b" ", 2)[1]) if head else 0
+            self._ready.set()
+            if self.status != 200:
+                self.body = buf
+                return
+            while True:
+                while b"\n\n" in buf:
+                    raw, _, buf = buf.partition(b"\n\n")
+                    self.events.put(self._parse(raw.decode()))
+                d = self.sock.recv(65536)
+                if not d:
+                    break
+                buf += d
+        except OSError:
+            pass
+        finally:
+            self._ready.set()
+            self.closed.set()
+
+    @staticmethod
+    def _parse(raw):
+        ev = {"event": "message", "id": None, "data": None, "comment": None}
+        data = []
+        for line in raw.split("\n"):
+            if line.startswith(":"):
+                ev["comment"] = line[1:].strip()
+            elif line.startswith("event: "):
+                ev["event"] = line[7:]
+            elif line.startswith("id: "):
+                ev["id"] = int(line[4:])
+            elif line.startswith("data: "):
+                data.append(line[6:])
+            elif line.startswith("retry: "):
+                ev["event"] = "retry"
+        if data:
+            text = "\n".join(data)
+            try:
+                ev["data"] = json.loads(text)
+            except ValueError:
+                ev["data"] = text
+        return ev
+
+    def next(self, timeout=10, skip=("retry",)):
+        """The next event (heartbeats and `retry` skipped)."""
+        while True:
+            ev = self.events.get(timeout=timeout)
+            if ev["event"] in skip or (ev["comment"] is not None and ev["data"] is None
+                                       and ev["event"] == "message"):
+                continue
+            return ev
+
+    def until(self, pred, timeout=10):
+        """Events up to and including the first one pred accepts."""
+        seen = []
+        while True:
+            ev = self.next(timeout)
+            seen.append(ev)
+            if pred(ev):
+                return seen
+
+    def drain(self):
+        """Events already received, without waiting."""
+        out = []
+        while True:
+            try:
+                ev = self.events.get_nowait()
+            except queue.Empty:
+                return [e for e in out if e["event"] != "retry"]
+            out.append(ev)
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(5)
 
 
 def b64url(b):

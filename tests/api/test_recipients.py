@@ -337,7 +337,6 @@ def test_message_reaches_conversation_participants_except_the_sender(ws):
     assert out["skipped"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="message grouping windows arrive with issue [2/7] Live")
 def test_message_202_lists_grouped_recipients_with_closing_time(ws):
     """API.md: the 202 answer of a message.received lists
     grouped: [{member_id, closes_at}]; the feed item comes when the window closes."""

@@ -75,8 +75,7 @@ void sq_conn_close(struct sq_conn *c)
     if (c->db)
         sqlite3_close(c->db);
     render_free(c->render);
-    sq_cache_clear(c);
-    free(c->cache);
+    sq_cache_free(c);
     memset(c, 0, sizeof *c);
 }
 
@@ -165,8 +164,12 @@ int sq_run_alone(struct sq_conn *c, const struct sq_op *op, struct store_req *r)
 {
     if (sq_step_sql(c, op->write ? BEGIN_WRITE : BEGIN_READ) != 0)
         return STORE_UNAVAILABLE;
+    sq_cache_clear(c);
     int rc = op->run(c, r);
+    if (op->write && rc == STORE_OK)
+        rc = sq_cache_flush(c);
     sq_reset_all(c);
+    sq_cache_clear(c);
     if (rc == STORE_UNAVAILABLE || (op->write && rc != STORE_OK)) {
         sq_exec(c, "ROLLBACK");
         return rc;

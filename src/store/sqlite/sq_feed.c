@@ -4,6 +4,8 @@
  * The unread count lives on the member row and changes in the same
  * transaction as the rows it counts, so it is exact without COUNT(*). */
 #include "store/sqlite/sq_int.h"
+#include "core/jw.h"
+#include "engine/feeditem.h"
 #include "engine/outcome.h"
 
 #include <string.h>
@@ -12,7 +14,7 @@
 
 #define FEED_COLS \
     "SELECT n.nid, n.type, n.category, n.title, n.body, n.state, n.created_at, e.id, e.data " \
-    "FROM notifications n JOIN events e ON e.eid = n.eid "
+    "FROM notifications n LEFT JOIN events e ON e.eid = n.eid "
 
 int sq_feed_page(struct sq_conn *c, struct store_req *r)
 {
@@ -53,27 +55,26 @@ int sq_feed_page(struct sq_conn *c, struct store_req *r)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "feed page");
 }
 
-static int add_unread(struct sq_conn *c, int64_t mid, int64_t delta, int64_t *unread)
+static const char *state_data(struct arena *a, int64_t nid, int state, int64_t unread)
 {
-    static const char SQL[] =
-        "UPDATE members SET unread = unread + ?2 WHERE mid = ?1 RETURNING unread";
-    sqlite3_stmt *st = sq_prep(c, SQL);
-    if (!st)
-        return STORE_UNAVAILABLE;
-    sqlite3_bind_int64(st, 1, mid);
-    sqlite3_bind_int64(st, 2, delta);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        return sq_fail(c, "unread");
-    *unread = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return STORE_OK;
+    char id[NOTIFICATION_ID_MAX];
+    notification_id_format(nid, id);
+    return arena_printf(a, "{\"ids\":[\"%s\"],\"state\":\"%s\",\"unread\":%lld}", id,
+                        notification_state_name(state), (long long)unread);
+}
+
+static const char *read_all_data(struct arena *a, int64_t changed, int64_t unread)
+{
+    return arena_printf(a, "{\"all\":true,\"state\":\"read\",\"changed\":%lld,\"unread\":%lld}",
+                        (long long)changed, (long long)unread);
 }
 
 int sq_notif_state(struct sq_conn *c, struct store_req *r)
 {
     R(st_notif_state);
     static const char GET[] =
-        "SELECT state FROM notifications WHERE nid = ?1 AND mid = ?2 AND wid = ?3 AND in_app = 1";
+        "SELECT n.state, m.unread FROM notifications n JOIN members m ON m.mid = n.mid "
+        "WHERE n.nid = ?1 AND n.mid = ?2 AND n.wid = ?3 AND n.in_app = 1";
     static const char SET[] = "UPDATE notifications SET state = ?2, state_at = ?3 WHERE nid = ?1";
     sqlite3_stmt *st = sq_prep(c, GET);
     if (!st)
@@ -85,19 +86,29 @@ int sq_notif_state(struct sq_conn *c, struct store_req *r)
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_fail(c, "notification");
     q->old_state = sqlite3_column_int(st, 0);
+    q->unread = sqlite3_column_int64(st, 1);
     sqlite3_reset(st);
-    int64_t delta = (q->state == NS_UNREAD) - (q->old_state == NS_UNREAD);
-    if (q->old_state != q->state) {
-        st = sq_prep(c, SET);
-        if (!st)
-            return STORE_UNAVAILABLE;
-        sqlite3_bind_int64(st, 1, q->nid);
-        sqlite3_bind_int(st, 2, q->state);
-        sqlite3_bind_int64(st, 3, q->now);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            return sq_fail(c, "notification state");
-    }
-    return add_unread(c, q->mid, delta, &q->unread);
+    q->changed = q->old_state != q->state;
+    if (!q->changed)
+        return STORE_OK;
+    st = sq_prep(c, SET);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->nid);
+    sqlite3_bind_int(st, 2, q->state);
+    sqlite3_bind_int64(st, 3, q->now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return sq_fail(c, "notification state");
+    sqlite3_reset(st);
+    struct feed_change fc = {.mid = q->mid, .kind = CHANGE_STATE, .nid = q->nid,
+                             .state = q->state, .at = q->now,
+                             .unread_delta = (q->state == NS_UNREAD) - (q->old_state == NS_UNREAD)};
+    int64_t seq;
+    if ((rc = sq_feed_change(c, &fc, &seq, &q->unread)) != STORE_OK)
+        return rc;
+    q->update = (struct feed_update){q->mid, seq, q->unread, UPD_STATE,
+                                     state_data(r->arena, q->nid, q->state, q->unread)};
+    return STORE_OK;
 }
 
 int sq_read_all(struct sq_conn *c, struct store_req *r)
@@ -113,43 +124,257 @@ int sq_read_all(struct sq_conn *c, struct store_req *r)
     sqlite3_bind_int64(st, 3, q->now);
     if (sqlite3_step(st) != SQLITE_DONE)
         return sq_fail(c, "read all");
+    sqlite3_reset(st);
     q->changed = sqlite3_changes(c->db);
-    return add_unread(c, q->mid, -q->changed, &q->unread);
+    if (q->changed == 0) {
+        st = sq_prep(c, "SELECT unread FROM members WHERE mid = ?1");
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int64(st, 1, q->mid);
+        if (sqlite3_step(st) != SQLITE_ROW)
+            return sq_fail(c, "unread");
+        q->unread = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return STORE_OK;
+    }
+    /* One change for the lot: a stream replays read-all as one event. */
+    struct feed_change fc = {.mid = q->mid, .kind = CHANGE_READ_ALL, .changed = q->changed,
+                             .unread_delta = (int)-q->changed, .at = q->now};
+    int64_t seq;
+    int rc = sq_feed_change(c, &fc, &seq, &q->unread);
+    if (rc != STORE_OK)
+        return rc;
+    q->update = (struct feed_update){q->mid, seq, q->unread, UPD_STATE,
+                                     read_all_data(r->arena, q->changed, q->unread)};
+    return STORE_OK;
 }
 
-/* Deletes events older than their workspace's retention, with their
- * notifications (found through the keys in each event's stored answer), at
- * most max_events per call so one prune never holds the writer for long. */
+/* ---- replay for a reconnecting stream ---- */
+
+int sq_feed_replay(struct sq_conn *c, struct store_req *r)
+{
+    R(st_feed_replay);
+    struct arena *a = r->arena;
+    static const char MEMBER[] =
+        "SELECT unread, change_seq, (SELECT min(seq) FROM feed_changes WHERE mid = ?1) "
+        "FROM members WHERE mid = ?1 AND wid = ?2";
+    static const char CHANGES[] =
+        "SELECT f.seq, f.kind, f.nid, f.state, f.changed, f.unread, n.type, n.category, "
+        "  n.title, n.body, n.created_at, e.id, e.data "
+        "FROM feed_changes f LEFT JOIN notifications n ON n.nid = f.nid AND f.kind = 1 "
+        "  LEFT JOIN events e ON e.eid = n.eid "
+        "WHERE f.mid = ?1 AND f.seq > ?2 ORDER BY f.seq LIMIT ?3";
+    q->n = 0;
+    q->gap = q->more = false;
+    sqlite3_stmt *st = sq_prep(c, MEMBER);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->mid);
+    sqlite3_bind_int64(st, 2, q->wid);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_fail(c, "replay member");
+    q->unread = sqlite3_column_int64(st, 0);
+    q->last_seq = sqlite3_column_int64(st, 1);
+    int64_t oldest = sqlite3_column_type(st, 2) == SQLITE_NULL
+                         ? q->last_seq + 1 : sqlite3_column_int64(st, 2);
+    sqlite3_reset(st);
+    if (q->after_seq < 0) /* a fresh stream: only where the log stands */
+        return STORE_OK;
+    /* The client's position must lie in what the log still holds. */
+    if (q->after_seq > q->last_seq || q->after_seq < oldest - 1) {
+        q->gap = true;
+        return STORE_OK;
+    }
+    st = sq_prep(c, CHANGES);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->mid);
+    sqlite3_bind_int64(st, 2, q->after_seq);
+    sqlite3_bind_int(st, 3, q->limit + 1);
+    q->updates = ARENA_NEW_N(a, struct feed_update, (size_t)q->limit + 1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((int)q->n == q->limit) {
+            q->more = true;
+            break;
+        }
+        struct feed_update *u = &q->updates[q->n++];
+        u->mid = q->mid;
+        u->seq = sqlite3_column_int64(st, 0);
+        int kind = sqlite3_column_int(st, 1);
+        int64_t nid = sqlite3_column_int64(st, 2);
+        u->unread = sqlite3_column_int64(st, 5);
+        if (kind == CHANGE_READ_ALL) {
+            u->kind = UPD_STATE;
+            u->data = read_all_data(a, sqlite3_column_int64(st, 4), u->unread);
+        } else if (kind == CHANGE_STATE) {
+            u->kind = UPD_STATE;
+            u->data = state_data(a, nid, sqlite3_column_int(st, 3), u->unread);
+        } else {
+            u->kind = UPD_NOTIFICATION;
+            if (sqlite3_column_type(st, 6) == SQLITE_NULL) {
+                /* pruned since: announce it as gone rather than skip an id */
+                u->kind = UPD_STATE;
+                char id[NOTIFICATION_ID_MAX];
+                notification_id_format(nid, id);
+                u->data = arena_printf(a, "{\"ids\":[\"%s\"],\"state\":\"deleted\","
+                                          "\"unread\":%lld}", id, (long long)u->unread);
+                continue;
+            }
+            struct feed_item_view it = {nid, sqlite3_column_int64(st, 10), sq_text(st, 6, a),
+                                        sq_text(st, 8, a), sq_text(st, 9, a),
+                                        sq_text(st, 11, a), sq_text(st, 12, a),
+                                        sqlite3_column_int(st, 7), 0};
+            /* The item as it was announced: its state then was unread. */
+            struct buf b = BUF_INIT;
+            struct jw w;
+            jw_init(&w, &b);
+            jw_obj(&w);
+            jw_key(&w, "notification");
+            feed_item_json(&w, &it);
+            jw_kint(&w, "unread", u->unread);
+            jw_obj_end(&w);
+            u->data = arena_strndup(a, b.data, b.len);
+            buf_free(&b);
+        }
+    }
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "replay");
+}
+
+/* Members whose unread count a prune lowered, to tell their streams. */
+struct touched {
+    int64_t mid[256], unread[256];
+    size_t n;
+};
+
+static void touch(struct touched *t, int64_t mid, int64_t unread)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->mid[i] == mid) {
+            t->unread[i] = unread;
+            return;
+        }
+    if (t->n < 256) {
+        t->mid[t->n] = mid;
+        t->unread[t->n++] = unread;
+    }
+}
+
+/* Deletes one notification (scoped by event and workspace, since its key
+ * came from stored JSON), its outbox rows, and its share of the count. */
+static int prune_notification(struct sq_conn *c, int64_t nid, int64_t eid, int64_t wid,
+                              struct touched *t, int64_t *deleted)
+{
+    static const char UNREAD_GONE[] =
+        "UPDATE members SET unread = unread - 1 WHERE mid = "
+        "(SELECT mid FROM notifications WHERE nid = ?1 AND eid = ?2 AND wid = ?3 "
+        " AND in_app = 1 AND state = 0) RETURNING mid, unread";
+    static const char DEL_NOTIF[] =
+        "DELETE FROM notifications WHERE nid = ?1 AND eid = ?2 AND wid = ?3";
+    static const char DEL_OUTBOX[] = "DELETE FROM deliveries WHERE nid = ?1 AND wid = ?2";
+    sqlite3_stmt *st = sq_prep(c, UNREAD_GONE);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, nid);
+    sqlite3_bind_int64(st, 2, eid);
+    sqlite3_bind_int64(st, 3, wid);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        touch(t, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+        rc = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(c, "prune unread");
+    st = sq_prep(c, DEL_NOTIF);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, nid);
+    sqlite3_bind_int64(st, 2, eid);
+    sqlite3_bind_int64(st, 3, wid);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return sq_fail(c, "prune notification");
+    sqlite3_reset(st);
+    int64_t gone = sqlite3_changes(c->db);
+    *deleted += gone;
+    if (!gone)
+        return STORE_OK;
+    st = sq_prep(c, DEL_OUTBOX);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, nid);
+    sqlite3_bind_int64(st, 2, wid);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return sq_fail(c, "prune outbox");
+    sqlite3_reset(st);
+    return STORE_OK;
+}
+
+/* Deletes events older than their workspace's retention with their
+ * notifications (found through the keys in each event's stored answer),
+ * and closed message windows as old with theirs; at most max_events of
+ * each per call, so one prune never holds the writer for long. */
 int sq_prune(struct sq_conn *c, struct store_req *r)
 {
     R(st_prune);
     q->events_deleted = q->notifications_deleted = 0;
-    static const char OLD[] =
+    q->n = 0;
+    static const char OLD_EVENTS[] =
         "SELECT e.eid, e.outcome, e.wid FROM workspaces w CROSS JOIN events e "
         "WHERE e.wid = w.wid AND e.received_at < ?1 - w.retention_days * 86400000 LIMIT ?2";
-    /* Keys come from the event's stored answer; scoping by event and
-     * workspace as well makes a stale key harmless. */
-    static const char UNREAD_GONE[] =
-        "UPDATE members SET unread = unread - 1 WHERE mid = "
-        "(SELECT mid FROM notifications WHERE nid = ?1 AND eid = ?2 AND wid = ?3 "
-        " AND in_app = 1 AND state = 0)";
-    static const char DEL_NOTIF[] =
-        "DELETE FROM notifications WHERE nid = ?1 AND eid = ?2 AND wid = ?3";
     static const char DEL_EVENT[] = "DELETE FROM events WHERE eid = ?1";
-    sqlite3_stmt *st = sq_prep(c, OLD);
+    static const char OLD_WINDOWS[] =
+        "SELECT m.id, m.nid, m.last_eid, m.wid FROM workspaces w CROSS JOIN message_windows m "
+        "WHERE m.wid = w.wid AND m.status <> 0 AND m.last_at < ?1 - w.retention_days * 86400000 "
+        "LIMIT ?2";
+    static const char DEL_WINDOW[] = "DELETE FROM message_windows WHERE id = ?1";
+    struct touched *t = ARENA_NEW(r->arena, struct touched);
+    size_t cap = (size_t)q->max_events + 1;
+    int64_t *k1 = ARENA_NEW_N(r->arena, int64_t, cap), *k2 = ARENA_NEW_N(r->arena, int64_t, cap);
+    int64_t *k3 = ARENA_NEW_N(r->arena, int64_t, cap);
+    const char **outcomes = ARENA_NEW_N(r->arena, const char *, cap);
+
+    /* closed windows first: their notifications point to message events */
+    sqlite3_stmt *st = sq_prep(c, OLD_WINDOWS);
     if (!st)
         return STORE_UNAVAILABLE;
     sqlite3_bind_int64(st, 1, q->now);
     sqlite3_bind_int(st, 2, q->max_events);
-    int64_t *eids = ARENA_NEW_N(r->arena, int64_t, (size_t)q->max_events + 1);
-    int64_t *wids = ARENA_NEW_N(r->arena, int64_t, (size_t)q->max_events + 1);
-    const char **outcomes = ARENA_NEW_N(r->arena, const char *, (size_t)q->max_events + 1);
     size_t n = 0;
     int rc;
+    int64_t *wwid = ARENA_NEW_N(r->arena, int64_t, cap);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int)n < q->max_events) {
-        eids[n] = sqlite3_column_int64(st, 0);
+        k1[n] = sqlite3_column_int64(st, 0);
+        k2[n] = sqlite3_column_int64(st, 1);
+        k3[n] = sqlite3_column_int64(st, 2);
+        wwid[n++] = sqlite3_column_int64(st, 3);
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return sq_fail(c, "prune windows");
+    sqlite3_reset(st);
+    for (size_t i = 0; i < n; i++) {
+        if (k2[i] && (rc = prune_notification(c, k2[i], k3[i], wwid[i], t,
+                                              &q->notifications_deleted)) != STORE_OK)
+            return rc;
+        st = sq_prep(c, DEL_WINDOW);
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int64(st, 1, k1[i]);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return sq_fail(c, "prune window");
+        sqlite3_reset(st);
+    }
+
+    st = sq_prep(c, OLD_EVENTS);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->now);
+    sqlite3_bind_int(st, 2, q->max_events);
+    n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int)n < q->max_events) {
+        k1[n] = sqlite3_column_int64(st, 0);
         outcomes[n] = sq_text(st, 1, r->arena);
-        wids[n++] = sqlite3_column_int64(st, 2);
+        k2[n++] = sqlite3_column_int64(st, 2);
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return sq_fail(c, "prune scan");
@@ -157,28 +382,21 @@ int sq_prune(struct sq_conn *c, struct store_req *r)
     for (size_t i = 0; i < n; i++) {
         int64_t *nids;
         size_t count = outcome_notification_keys(outcomes[i], r->arena, &nids);
-        for (size_t k = 0; k < count; k++) {
-            const char *steps[] = {UNREAD_GONE, DEL_NOTIF};
-            for (int s = 0; s < 2; s++) {
-                st = sq_prep(c, steps[s]);
-                if (!st)
-                    return STORE_UNAVAILABLE;
-                sqlite3_bind_int64(st, 1, nids[k]);
-                sqlite3_bind_int64(st, 2, eids[i]);
-                sqlite3_bind_int64(st, 3, wids[i]);
-                if (sqlite3_step(st) != SQLITE_DONE)
-                    return sq_fail(c, "prune");
-                if (s == 1)
-                    q->notifications_deleted += sqlite3_changes(c->db);
-            }
-        }
+        for (size_t k = 0; k < count; k++)
+            if ((rc = prune_notification(c, nids[k], k1[i], k2[i], t,
+                                         &q->notifications_deleted)) != STORE_OK)
+                return rc;
         st = sq_prep(c, DEL_EVENT);
         if (!st)
             return STORE_UNAVAILABLE;
-        sqlite3_bind_int64(st, 1, eids[i]);
+        sqlite3_bind_int64(st, 1, k1[i]);
         if (sqlite3_step(st) != SQLITE_DONE)
             return sq_fail(c, "prune");
+        sqlite3_reset(st);
     }
     q->events_deleted = (int64_t)n;
+    q->updates = ARENA_NEW_N(r->arena, struct feed_update, t->n + 1);
+    for (size_t i = 0; i < t->n; i++)
+        q->updates[q->n++] = (struct feed_update){t->mid[i], 0, t->unread[i], UPD_COUNT, NULL};
     return STORE_OK;
 }

@@ -68,10 +68,64 @@ int sq_fail(struct sq_conn *c, const char *what);                /* logs; STORE_
  * immediate). */
 int sq_run_alone(struct sq_conn *c, const struct sq_op *op, struct store_req *r);
 
-/* Forgets the rows ingest remembered. The writer calls it at the end of
- * every group commit and before any job that may change members or
- * workspaces, so a remembered row is never stale (sq_events.c). */
+/* The writer's per-batch memory (sq_cache.c): rows ingest reads, the next
+ * event key, and members' counters, which sq_cache_flush writes back. The
+ * writer flushes before COMMIT and before any request that is not an
+ * ingest, then clears; clearing without a flush discards (after rollback). */
 void sq_cache_clear(struct sq_conn *c);
+int sq_cache_flush(struct sq_conn *c);
+void sq_cache_free(struct sq_conn *c);
+struct member *sq_cached_member(struct sq_conn *c, int64_t wid, const char *id,
+                                struct arena *a, bool *failed);
+size_t sq_cached_active(struct sq_conn *c, int64_t wid, unsigned role_mask, struct arena *a,
+                        struct member ***out, bool *failed);
+int sq_cached_workspace(struct sq_conn *c, int64_t wid, struct arena *a, struct workspace *out);
+int sq_next_event_key(struct sq_conn *c, int64_t *eid);
+void sq_event_key_used(struct sq_conn *c, int64_t eid);
+
+/* A change to a member's feed: appended to their log with the next seq
+ * (the stream's event id), moving their unread count by unread_delta. */
+enum change_kind { CHANGE_NEW = 1, CHANGE_STATE = 2, CHANGE_READ_ALL = 3 };
+struct feed_change {
+    int64_t mid;
+    enum change_kind kind;
+    int64_t nid;     /* CHANGE_NEW, CHANGE_STATE */
+    int state;       /* CHANGE_STATE */
+    int64_t changed; /* CHANGE_READ_ALL */
+    int unread_delta;
+    int64_t at;
+};
+int sq_feed_change(struct sq_conn *c, const struct feed_change *fc, int64_t *seq,
+                   int64_t *unread);
+
+/* A growable list of updates in an arena. */
+struct update_list {
+    struct feed_update *v;
+    size_t n, cap;
+    struct arena *a;
+};
+void update_add(struct update_list *l, const struct feed_update *u);
+
+/* A notification about to be written (sq_events.c). */
+struct new_notification {
+    int64_t wid, mid, eid;
+    const char *type;
+    enum category category;
+    unsigned channels, reasons;
+    const char *title, *body;
+    int64_t at;
+};
+int sq_insert_notification(struct sq_conn *c, const struct new_notification *n, int64_t *nid);
+/* Logs a new in-app notification in the member's feed and adds the update
+ * that announces it on their streams. */
+int sq_publish_new(struct sq_conn *c, const struct new_notification *n, int64_t nid,
+                   const char *event_id, const char *data_json, struct arena *a,
+                   struct update_list *out);
+
+/* message windows (sq_windows.c) */
+int sq_window_add(struct sq_conn *c, const struct workspace *ws, const struct member *m,
+                  const struct event_view *ev, int64_t eid, unsigned channels, int64_t now,
+                  struct update_list *out, int64_t *closes_at);
 
 /* schema (sq_schema.c) */
 int sq_migrate(struct sq_conn *c);
@@ -114,6 +168,10 @@ int sq_feed_page(struct sq_conn *c, struct store_req *r);
 int sq_notif_state(struct sq_conn *c, struct store_req *r);
 int sq_read_all(struct sq_conn *c, struct store_req *r);
 int sq_prune(struct sq_conn *c, struct store_req *r);
+int sq_feed_replay(struct sq_conn *c, struct store_req *r);
+int sq_windows_close(struct sq_conn *c, struct store_req *r);
+int sq_windows_next(struct sq_conn *c, struct store_req *r);
+int sq_conv_read(struct sq_conn *c, struct store_req *r);
 
 /* row loaders shared by the files above */
 #define SQ_WS_COLS                                                                    \

@@ -127,6 +127,65 @@ static const char *const MIGRATIONS[] = {
      * no index on eid is paid for at every insert. */
     "CREATE INDEX notifications_feed ON notifications(mid, state, nid) WHERE in_app = 1;"
     "CREATE INDEX notifications_member ON notifications(mid, nid);",
+
+    /* 2: live feeds, message windows, the outbox */
+    "ALTER TABLE members ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;"
+
+    /* Every change to a member's feed, in order: the stream's event ids.
+     * kind 1 = new notification, 2 = state change, 3 = read-all. The last
+     * FEED_LOG_KEEP rows per member are kept (sq_changes.c). */
+    "CREATE TABLE feed_changes("
+    "  mid INTEGER NOT NULL REFERENCES members(mid) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  nid INTEGER,"
+    "  state INTEGER,"
+    "  changed INTEGER,"
+    "  unread INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  PRIMARY KEY (mid, seq)"
+    ") WITHOUT ROWID;"
+
+    /* One grouping window per (recipient, conversation) while open.
+     * status 0 = open, 1 = notified, 2 = read in time (nothing sent). */
+    "CREATE TABLE message_windows("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  wid INTEGER NOT NULL,"
+    "  mid INTEGER NOT NULL REFERENCES members(mid) ON DELETE CASCADE,"
+    "  conversation_id TEXT NOT NULL,"
+    "  conversation_name TEXT,"
+    "  opened_at INTEGER NOT NULL,"
+    "  last_at INTEGER NOT NULL,"
+    "  closes_at INTEGER NOT NULL,"
+    "  read_at INTEGER,"
+    "  messages INTEGER NOT NULL,"
+    "  senders TEXT NOT NULL,"
+    "  last_eid INTEGER NOT NULL,"
+    "  channels INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL DEFAULT 0,"
+    "  nid INTEGER,"
+    "  closed_at INTEGER"
+    ");"
+    "CREATE UNIQUE INDEX windows_open ON message_windows(mid, conversation_id) WHERE status = 0;"
+    "CREATE INDEX windows_due ON message_windows(closes_at) WHERE status = 0;"
+    "CREATE INDEX windows_member ON message_windows(mid);"
+    "CREATE INDEX windows_closed ON message_windows(wid, last_at) WHERE status <> 0;"
+
+    /* The outbox: one row per notification and external channel, written
+     * in the notification's transaction; the delivery workers send them. */
+    "CREATE TABLE deliveries("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  wid INTEGER NOT NULL,"
+    "  nid INTEGER NOT NULL,"
+    "  mid INTEGER NOT NULL,"
+    "  channel INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX deliveries_due ON deliveries(next_at) WHERE status = 0;"
+    "CREATE INDEX deliveries_notification ON deliveries(nid);",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof *MIGRATIONS))

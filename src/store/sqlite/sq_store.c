@@ -47,6 +47,10 @@ const struct sq_op SQ_OPS[ST_OP_COUNT] = {
     [ST_PRUNE] = {sq_prune, true},
     [ST_PING] = {sq_ping, false},
     [ST_META_SET] = {sq_meta_put, true},
+    [ST_FEED_REPLAY] = {sq_feed_replay, false},
+    [ST_WINDOWS_CLOSE] = {sq_windows_close, true},
+    [ST_WINDOWS_NEXT] = {sq_windows_next, false},
+    [ST_CONV_READ] = {sq_conv_read, true},
 };
 
 static struct sq_store *sq(struct store *s)

@@ -79,9 +79,7 @@ static const char COMMIT[] = "COMMIT";
 /* One request alone in its own transaction: the slow path after a failure. */
 static void run_alone(struct sq_conn *c, struct store_req *r)
 {
-    sq_cache_clear(c);
     r->rc = sq_run_alone(c, &SQ_OPS[r->op], r);
-    sq_cache_clear(c);
 }
 
 /* Runs a batch in one transaction. Requests that answer NOT_FOUND or
@@ -97,13 +95,19 @@ static bool run_batch(struct sq_writer *w, struct store_req *batch, size_t n)
     uint64_t t0 = hclock_mono_ns();
     bool ok = sq_step_sql(c, BEGIN) == 0;
     for (struct store_req *r = batch; r && ok; r = r->next) {
-        if (r->op != ST_EVENT_INGEST)
-            sq_cache_clear(c); /* it may change what ingest reads */
+        if (r->op != ST_EVENT_INGEST) { /* it may change what ingest reads */
+            ok = sq_cache_flush(c) == STORE_OK;
+            sq_cache_clear(c);
+            if (!ok)
+                break;
+        }
         r->rc = SQ_OPS[r->op].run(c, r);
         sq_reset_all(c);
         if (r->rc == STORE_UNAVAILABLE)
             ok = false;
     }
+    if (ok && sq_cache_flush(c) != STORE_OK)
+        ok = false;
     if (ok && sq_step_sql(c, COMMIT) != 0)
         ok = false;
     sq_cache_clear(c);
