@@ -39,6 +39,15 @@ struct upkeep {
 };
 
 static void close_due(struct upkeep *u);
+
+/* Frees a request made with its own arena; the request lives in that arena,
+ * so nothing of it may be read afterwards. */
+static void release(struct store_req *r)
+{
+    struct arena *a = r->arena;
+    arena_reset(a);
+    free(a);
+}
 static void prune(struct upkeep *u);
 static void run_step(struct upkeep *u);
 
@@ -79,8 +88,7 @@ static void on_closed(struct store_req *r)
     int64_t next = r->rc == STORE_OK ? q->next_due : 0;
     if (u->run_phase == 1 && r->rc != STORE_OK)
         u->run_rc = r->rc;
-    arena_reset(r->arena);
-    free(r->arena);
+    release(r);
     if (more || u->close_again) {
         u->close_again = false;
         close_due(u);
@@ -126,8 +134,7 @@ static void on_next(struct store_req *r)
     struct upkeep *u = r->arg;
     if (r->rc == STORE_OK && q->next_due)
         upkeep_window_opened(u, q->next_due); /* due already: fires at once */
-    arena_reset(r->arena);
-    free(r->arena);
+    release(r);
 }
 
 /* ---- retention ---- */
@@ -146,8 +153,7 @@ static void on_pruned(struct store_req *r)
     } else if (u->run_phase == 2) {
         u->run_rc = r->rc;
     }
-    arena_reset(r->arena);
-    free(r->arena);
+    release(r);
     if (more) { /* a full batch: more is due */
         prune(u);
         return;
