@@ -1,14 +1,18 @@
 #!/bin/sh
 # Installs what Herald needs to build, run and test on Debian 12, and nothing
 # it already has: one `apt-get update`, then one `apt-get install` of the
-# missing packages. Safe to run again; a second run installs nothing.
+# missing packages, then the browser tests' npm packages (from their lock
+# file) when they are missing or stale. Safe to run again; a second run
+# installs nothing.
 set -eu
+cd "$(dirname "$0")/.."
 
 PACKAGES="
   gcc clang meson ninja-build pkg-config
   libevent-dev libjansson-dev libsqlite3-dev libssl-dev libicu-dev
   libhttp-parser-dev libcmocka-dev
   python3 python3-pytest python3-requests
+  chromium
   ca-certificates
 "
 
@@ -18,6 +22,10 @@ for p in $PACKAGES; do
     missing="$missing $p"
   fi
 done
+# Node.js and npm may come from Debian or from elsewhere (NodeSource ships
+# npm inside its nodejs): ask for the commands, not the package names.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 
 if [ -n "$missing" ]; then
   SUDO=""
@@ -29,4 +37,13 @@ if [ -n "$missing" ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
   # shellcheck disable=SC2086
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+
+# Browser-side tooling from npm, exactly as locked.
+lock=tests/browser/package-lock.json
+stamp=tests/browser/node_modules/.herald-lock
+if [ ! -f "$stamp" ] || ! cmp -s "$lock" "$stamp"; then
+  echo "setup: npm ci (tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$lock" "$stamp"
 fi
