@@ -38,6 +38,8 @@ static const struct setting SETTINGS[] = {
     I(max_batch, "512", 1, 100000, "writes per group commit at most"),
     I(prune_interval_s, "3600", 10, 86400, "how often retention pruning runs"),
     I(token_ttl_s, "3600", 60, 86400, "lifetime of member tokens Herald mints"),
+    I(max_streams, "18000", 1, 1000000, "open streams at most (kept below the connection limit, so the API keeps answering)"),
+    I(max_streams_per_member, "20", 1, 1000, "open streams per member at most"),
     B(demo, "false", "seed a demo practice and print how to use it"),
     B(test_clock, "false", "test-only clock control at /v1/test/clock; never in production"),
 };

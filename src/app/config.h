@@ -22,6 +22,8 @@ struct config {
     int max_batch;
     int prune_interval_s;
     int token_ttl_s;
+    int max_streams;
+    int max_streams_per_member;
     bool demo;
     bool test_clock;
 };

@@ -242,8 +242,12 @@ int app_serve(int argc, char **argv)
     s->api.http = s->http;
     struct live_limits live;
     live_limits_default(&live);
-    if (live.max_streams > limits.max_connections - limits.max_connections / 20)
-        live.max_streams = limits.max_connections - limits.max_connections / 20;
+    live.max_streams = s->cfg.max_streams;
+    live.max_per_member = s->cfg.max_streams_per_member;
+    /* Streams never take the last connections: the API must keep answering. */
+    int room = limits.max_connections - 256;
+    if (live.max_streams > room)
+        live.max_streams = room > 1 ? room : 1;
     s->hub = live_new(s->base, s->store, s->metrics, &live);
     s->upkeep = upkeep_new(s->base, s->store, &s->clock, s->hub, s->cfg.prune_interval_s);
     s->api.hub = s->hub;
