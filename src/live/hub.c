@@ -29,7 +29,9 @@ struct live_stream {
     struct live_hub *hub;
     struct http_stream *http;            /* NULL once closed */
     int64_t mid, wid, after_seq;
+    int64_t last_seq;                    /* the newest change id this stream has sent */
     bool replaying;
+    bool dropped;
     struct buf held;                     /* [int64 seq][uint32 len][frame]... */
     struct arena arena;                  /* the replay request */
 };
@@ -175,8 +177,17 @@ static void write_frame(struct live_stream *s, int64_t seq, const char *frame, s
         buf_add(&s->held, frame, len);
         return;
     }
-    if (http_stream_write(s->http, frame, len) != 0)
+    /* A change can be read by a replay before its own announcement comes
+     * (it committed, its callback had not run yet): never send it twice. */
+    if (seq > 0) {
+        if (seq <= s->last_seq)
+            return;
+        s->last_seq = seq;
+    }
+    if (http_stream_write(s->http, frame, len) != 0 && !s->dropped) {
+        s->dropped = true;
         metrics_live(s->hub->metrics, LIVE_DROPPED);
+    }
 }
 
 static void build_update(struct buf *b, const struct feed_update *u)
@@ -271,6 +282,7 @@ static void on_replayed(struct store_req *r)
             http_stream_write(s->http, b->data, b->len);
         }
     }
+    s->last_seq = q->last_seq;
     /* Then what was published during the replay and is newer than it, in
      * order; each such update carries its own count. */
     buf_clear(b);
@@ -280,9 +292,11 @@ static void on_replayed(struct store_req *r)
         uint32_t len;
         memcpy(&seq, s->held.data + off, sizeof seq);
         memcpy(&len, s->held.data + off + 8, sizeof len);
-        if (seq == SEQ_KEEP || seq > q->last_seq) {
+        if (seq == SEQ_KEEP || seq > s->last_seq) {
             buf_add(b, s->held.data + off + 12, len);
-            counted |= seq > q->last_seq;
+            counted |= seq > s->last_seq;
+            if (seq > s->last_seq)
+                s->last_seq = seq;
         }
         off += 12 + len;
     }

@@ -69,7 +69,7 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
 {
     static const char LOAD[] =
         "SELECT wid, mid, conversation_name, messages, senders, last_at, read_at, last_eid, "
-        "  channels FROM message_windows WHERE id = ?1 AND status = 0";
+        "  channels, closes_at FROM message_windows WHERE id = ?1 AND status = 0";
     static const char CLAIM[] =
         "UPDATE message_windows SET status = ?2, closed_at = ?3 WHERE id = ?1 AND status = 0";
     static const char LINK[] = "UPDATE message_windows SET nid = ?2 WHERE id = ?1";
@@ -94,8 +94,10 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
     int64_t messages = sqlite3_column_int64(st, 3);
     const char *senders = sq_text(st, 4, a);
     int64_t last_at = sqlite3_column_int64(st, 5);
+    /* Read at or after the last message, and before the window closed. */
     bool was_read = sqlite3_column_type(st, 6) != SQLITE_NULL &&
-                    sqlite3_column_int64(st, 6) >= last_at;
+                    sqlite3_column_int64(st, 6) >= last_at &&
+                    sqlite3_column_int64(st, 6) < sqlite3_column_int64(st, 9);
     int64_t last_eid = sqlite3_column_int64(st, 7);
     unsigned channels = (unsigned)sqlite3_column_int(st, 8);
     sqlite3_reset(st);
@@ -327,10 +329,13 @@ int sq_conv_read(struct sq_conn *c, struct store_req *r)
         q->mid = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
     }
+    /* A read counts only if it came before the window's closing time, even
+     * when the closer has not run yet; the latest such read is kept. */
     static const char READ[] =
-        "UPDATE message_windows SET read_at = max(coalesce(read_at, 0), ?3) "
+        "UPDATE message_windows SET read_at = CASE WHEN ?3 < closes_at "
+        "  THEN max(coalesce(read_at, 0), ?3) ELSE read_at END "
         "WHERE mid = ?1 AND conversation_id = ?2 AND status = 0 AND wid = ?4 "
-        "RETURNING read_at >= last_at";
+        "RETURNING coalesce(read_at >= last_at AND read_at < closes_at, 0)";
     sqlite3_stmt *st = sq_prep(c, READ);
     if (!st)
         return STORE_UNAVAILABLE;
