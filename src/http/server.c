@@ -907,6 +907,13 @@ struct http_stream *http_stream_open(struct http_request *req, const char *conte
     buf_free(&c->url);
     buf_free(&c->hfield);
     buf_free(&c->hvalue);
+    /* A client that vanishes without closing (a laptop lid, a dropped
+     * network) is noticed by TCP keepalive within about two minutes. */
+    int fd = bufferevent_getfd(c->bev), on = 1, idle = 60, intvl = 15, cnt = 4;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
     c->state = C_STREAMING;
     c->on_closed = on_closed;
     c->closed_arg = arg;

@@ -408,11 +408,33 @@ static void test_every_type_renders(void **state)
     }
 }
 
+/* The notification of a closed message window: counts with the locale's
+ * plural rules, senders joined the locale's way. */
+static void test_message_group(void **state)
+{
+    struct fixture *f = *state;
+    struct rendered r;
+    render_message_group(f->rc, &f->m, 1, "[\"Dana Reyes\"]", "Intake", &f->a, &r);
+    expect_str(r.title, "New message");
+    expect_str(r.body, "1 new message from Dana Reyes in Intake.");
+    render_message_group(f->rc, &f->m, 5, "[\"Dana Reyes\",\"Sam Lee\"]", NULL, &f->a, &r);
+    expect_str(r.title, "New messages");
+    expect_str(r.body, "5 new messages from Dana Reyes and Sam Lee.");
+    render_message_group(f->rc, &f->m, 3, "[\"A\",\"B\",\"C\"]", "", &f->a, &r);
+    expect_str(r.body, "3 new messages from A, B, and C.");
+    f->m.locale = "en-GB"; /* no serial comma */
+    render_message_group(f->rc, &f->m, 3, "[\"A\",\"B\",\"C\"]", NULL, &f->a, &r);
+    expect_str(r.body, "3 new messages from A, B and C.");
+    render_message_group(f->rc, &f->m, 2, "[]", NULL, &f->a, &r);
+    expect_str(r.body, "2 new messages from someone.");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_message_group),
         T(test_time_locales_and_zones),
         T(test_time_daylight_saving),
         T(test_time_fallbacks),
