@@ -47,6 +47,7 @@ void api_json_workspace(struct jw *w, const struct workspace *ws)
     jw_kint(w, "retention_days", ws->retention_days);
     jw_kstr(w, "email_sender_name", ws->email_sender_name);
     jw_kstr(w, "sms_sender_id", ws->sms_sender_id);
+    jw_kstr(w, "app_url", ws->app_url);
     jw_key(w, "default_preferences");
     jw_obj(w);
     api_json_matrix(w, &ws->default_prefs, NULL);

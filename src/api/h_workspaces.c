@@ -230,7 +230,7 @@ void h_workspace_patch(struct api_call *call)
     static const char *const keys[] = {
         "name", "timezone", "message_group_window_s", "booking_alert_audience",
         "phi_in_external_channels", "sms_fallback_to_email", "retention_days",
-        "email_sender_name", "sms_sender_id", "default_preferences", NULL};
+        "email_sender_name", "sms_sender_id", "default_preferences", "app_url", NULL};
     if (!api_known_keys(call, body, "", keys))
         return;
     struct st_ws_update *q = API_REQ(call, st_ws_update, ST_WS_UPDATE, on_ws_updated);
@@ -270,6 +270,17 @@ void h_workspace_patch(struct api_call *call)
             api_error(call, 400, "invalid_field", "sms_sender_id",
                       "sms_sender_id must be 1 to 11 letters, digits or spaces, or an "
                       "E.164 number");
+            return;
+        }
+    }
+    if (json_object_get(body, "app_url")) {
+        p->set_app_url = true;
+        if (!text_field(call, body, "app_url", false, 500, &p->app_url))
+            return;
+        if (p->app_url && strncmp(p->app_url, "https://", 8) != 0 &&
+            strncmp(p->app_url, "http://", 7) != 0) {
+            api_error(call, 400, "invalid_field", "app_url",
+                      "app_url must be an http(s) URL, such as https://app.example.com");
             return;
         }
     }

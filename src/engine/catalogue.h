@@ -67,9 +67,16 @@ struct event_type {
     unsigned flags;
     const struct field_spec *data;
     const char *const *sensitive; /* dotted paths in data; NULL-terminated */
+    /* in-app (may name the client: the feed stays inside the practice) */
     const char *title;
     const char *body;
     const char *body_self; /* for the member the event is about, or NULL */
+    /* external channels: variables for patient information render empty
+     * unless the workspace opted in (render.c), so these read well either
+     * way; "Open the app for details" is added by the renderer */
+    const char *email_subject;
+    const char *email_text;
+    const char *sms_text;
 };
 
 const struct event_type *catalogue_find(const char *name);

@@ -48,6 +48,7 @@ struct workspace {
     bool sms_fallback_to_email;
     int retention_days;
     const char *email_sender_name, *sms_sender_id;
+    const char *app_url; /* where emails link to, or NULL */
     struct pref_matrix default_prefs;
     int64_t credits;
     int64_t created_at;

@@ -239,7 +239,41 @@ struct vars {
     const char *subject_name;
     const char *tz, *locale;
     struct arena *a;
+    bool external; /* leave patient information out unless opted in */
 };
+
+/* The data field behind each variable that can carry patient information. */
+static const struct {
+    const char *var, *path;
+} VAR_PATHS[] = {
+    {"client", "client.name"},
+    {"service", "appointment.service.name"},
+    {"reason", "reason"},
+    {"form", "form.name"},
+    {"file", "file.name"},
+    {"note", "note.title"},
+    {"conversation", "conversation.name"},
+    {"referred", "referral.referred_name"},
+    {"referral_reason", "referral.reason"},
+};
+
+static bool withheld(const struct vars *v, const char *name, size_t len)
+{
+    if (!v->external || v->ws->phi_in_external_channels)
+        return false;
+    /* A client's own name, as the actor, is patient information too. */
+    if (len == 5 && memcmp(name, "actor", 5) == 0)
+        return v->ev->actor_kind == ACTOR_CLIENT;
+    for (size_t i = 0; i < sizeof VAR_PATHS / sizeof *VAR_PATHS; i++) {
+        if (strlen(VAR_PATHS[i].var) != len || memcmp(VAR_PATHS[i].var, name, len) != 0)
+            continue;
+        const char *const *s = v->ev->type->sensitive;
+        for (; s && *s; s++)
+            if (strcmp(*s, VAR_PATHS[i].path) == 0)
+                return true;
+    }
+    return false;
+}
 
 static const char *dstr(const json_t *data, const char *obj, const char *key)
 {
@@ -270,6 +304,8 @@ static const char *var(void *ctx, const char *name, size_t len)
 {
     struct vars *v = ctx;
     const json_t *d = v->ev->data;
+    if (withheld(v, name, len))
+        return NULL;
 #define IS(s) (len == sizeof(s) - 1 && memcmp(name, s, len) == 0)
     if (IS("client"))
         return dstr(d, "client", "name");
@@ -325,7 +361,7 @@ void render_notification(struct render_ctx *rc, const struct event_view *ev,
                          const struct workspace *ws, const struct member *m,
                          const char *subject_name, struct arena *a, struct rendered *out)
 {
-    struct vars v = {rc, ev, ws, m, subject_name, NULL, NULL, a};
+    struct vars v = {rc, ev, ws, m, subject_name, NULL, NULL, a, false};
     v.tz = m && m->timezone && *m->timezone ? m->timezone : ws->timezone;
     v.locale = m && m->locale && *m->locale ? m->locale : DEFAULT_LOCALE;
 
@@ -402,4 +438,91 @@ void render_message_group(struct render_ctx *rc, const struct member *m, int64_t
     else
         out->body = arena_printf(a, "%s from %s.", count, who);
     json_decref(names);
+}
+
+/* ---- external channels ---- */
+
+static const char *render_tpl(const char *tpl, struct vars *v)
+{
+    struct buf b = BUF_INIT;
+    template_render(tpl, var, v, &b);
+    const char *out = arena_strndup(v->a, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return out;
+}
+
+static void html_escape(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': buf_adds(b, "&amp;"); break;
+        case '<': buf_adds(b, "&lt;"); break;
+        case '>': buf_adds(b, "&gt;"); break;
+        case '"': buf_adds(b, "&quot;"); break;
+        case '\'': buf_adds(b, "&#39;"); break;
+        default: buf_addc(b, *s);
+        }
+    }
+}
+
+/* The email around a sentence: text and HTML, with the way back to the app
+ * and the practice's name. */
+static void email_parts(const struct workspace *ws, const char *sentence, struct arena *a,
+                        struct external_text *out)
+{
+    const char *from = ws->email_sender_name ? ws->email_sender_name : ws->name;
+    const char *url = ws->app_url;
+    out->text = url ? arena_printf(a, "%s\n\nOpen the app for details: %s\n\n-- \n%s\n",
+                                   sentence, url, from)
+                    : arena_printf(a, "%s\n\nOpen the app for details.\n\n-- \n%s\n",
+                                   sentence, from);
+    struct buf h = BUF_INIT;
+    buf_adds(&h, "<!DOCTYPE html>\n<html><body style=\"font-family:sans-serif;line-height:1.5\">\n<p>");
+    html_escape(&h, sentence);
+    buf_adds(&h, "</p>\n<p>");
+    if (url) {
+        buf_adds(&h, "<a href=\"");
+        html_escape(&h, url);
+        buf_adds(&h, "\">Open the app for details</a>");
+    } else {
+        buf_adds(&h, "Open the app for details.");
+    }
+    buf_adds(&h, "</p>\n<p style=\"color:#666\">");
+    html_escape(&h, from);
+    buf_adds(&h, "</p>\n</body></html>\n");
+    out->html = arena_strndup(a, h.data, h.len);
+    buf_free(&h);
+}
+
+void render_external(struct render_ctx *rc, const struct event_view *ev,
+                     const struct workspace *ws, const struct member *m,
+                     const char *subject_name, struct arena *a, struct external_text *out)
+{
+    struct vars v = {rc, ev, ws, m, subject_name, NULL, NULL, a, true};
+    v.tz = m && m->timezone && *m->timezone ? m->timezone : ws->timezone;
+    v.locale = m && m->locale && *m->locale ? m->locale : DEFAULT_LOCALE;
+    const struct event_type *t = ev->type;
+    out->subject = render_tpl(t->email_subject, &v);
+    email_parts(ws, render_tpl(t->email_text, &v), a, out);
+    out->sms = arena_printf(a, "%s Open the app for details.", render_tpl(t->sms_text, &v));
+}
+
+void render_message_group_external(struct render_ctx *rc, const struct workspace *ws,
+                                   const struct member *m, int64_t messages,
+                                   const char *senders_json, const char *conversation_name,
+                                   struct arena *a, struct external_text *out)
+{
+    struct rendered in_app;
+    render_message_group(rc, m, messages, senders_json, conversation_name, a, &in_app);
+    char loc[ULOC_FULLNAME_CAPACITY];
+    pick_locale(m && m->locale ? m->locale : NULL, loc, sizeof loc);
+    const char *count = plural_messages(loc, messages, a);
+    /* Who wrote and where are patient information: only with opt-in. */
+    const char *sentence = ws->phi_in_external_channels
+                               ? in_app.body
+                               : arena_printf(a, "You have %s.", count);
+    out->subject = arena_printf(a, "%c%s", count[0] >= 'a' && count[0] <= 'z'
+                                              ? count[0] - 32 : count[0], count + 1);
+    email_parts(ws, sentence, a, out);
+    out->sms = arena_printf(a, "%s Open the app for details.", sentence);
 }

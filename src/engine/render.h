@@ -31,6 +31,25 @@ void render_notification(struct render_ctx *rc, const struct event_view *ev,
                          const struct workspace *ws, const struct member *m,
                          const char *subject_name, struct arena *a, struct rendered *out);
 
+/* What email and SMS say: the in-app facts minus patient information
+ * (client names, reasons, notes, forms, messages: the type's `sensitive`
+ * fields, and a client actor's name) unless the workspace opted in with
+ * phi_in_external_channels. Every external text goes through here. */
+struct external_text {
+    const char *subject; /* email */
+    const char *text;    /* email, plain */
+    const char *html;    /* email, HTML (escaped) */
+    const char *sms;
+};
+
+void render_external(struct render_ctx *rc, const struct event_view *ev,
+                     const struct workspace *ws, const struct member *m,
+                     const char *subject_name, struct arena *a, struct external_text *out);
+void render_message_group_external(struct render_ctx *rc, const struct workspace *ws,
+                                   const struct member *m, int64_t messages,
+                                   const char *senders_json, const char *conversation_name,
+                                   struct arena *a, struct external_text *out);
+
 /* The notification for a closed message window: "3 new messages from Dana
  * Reyes and Sam Lee in Intake". senders is a JSON array of names (the
  * list is joined the locale's way); the count uses the locale's plural

@@ -15,9 +15,13 @@ static bool render_span(const char *tpl, size_t n, template_var_fn var, void *ct
             const char *close = memchr(tpl + i + 1, '}', n - i - 1);
             if (close) {
                 size_t len = (size_t)(close - (tpl + i + 1));
-                const char *v = var(ctx, tpl + i + 1, len);
+                const char *bar = memchr(tpl + i + 1, '|', len);
+                size_t name_len = bar ? (size_t)(bar - (tpl + i + 1)) : len;
+                const char *v = var(ctx, tpl + i + 1, name_len);
                 if (v && *v)
                     buf_adds(out, v);
+                else if (bar)
+                    buf_add(out, bar + 1, len - name_len - 1);
                 else
                     complete = false;
                 i += len + 2;

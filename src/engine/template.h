@@ -1,6 +1,8 @@
 /* template.h - the small template language of notification texts.
  *
  *   {name}        the variable's value ("" when it has none)
+ *   {name|text}   the variable's value, or text when it has none: external
+ *                 channels leave patient names out, so "{client|A client}"
  *   [[ ... ]]     an optional part: dropped when any variable in it has no
  *                 value, so "on {when}[[ ({service})]]" reads well either way
  *

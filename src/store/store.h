@@ -42,6 +42,7 @@ enum store_op {
     ST_FEED_PAGE, ST_NOTIF_STATE, ST_READ_ALL, ST_PREFS_PATCH,
     ST_PRUNE, ST_PING, ST_META_SET,
     ST_FEED_REPLAY, ST_WINDOWS_CLOSE, ST_WINDOWS_NEXT, ST_CONV_READ,
+    ST_OUTBOX_CLAIM, ST_OUTBOX_RESULT, ST_SINK_SEND, ST_DELIVERIES_LIST, ST_SINK_LIST,
     ST_OP_COUNT
 };
 
@@ -88,8 +89,8 @@ struct ws_patch {
     int phi_in_external_channels;   /* -1 */
     int sms_fallback_to_email;      /* -1 */
     int retention_days;             /* -1 */
-    bool set_email_sender_name, set_sms_sender_id;
-    const char *email_sender_name, *sms_sender_id; /* NULL clears */
+    bool set_email_sender_name, set_sms_sender_id, set_app_url;
+    const char *email_sender_name, *sms_sender_id, *app_url; /* NULL clears */
     uint32_t prefs_set_mask, prefs_on, prefs_clear_mask;
 };
 
@@ -240,6 +241,7 @@ struct st_event_ingest {
     size_t npopups;
     const char *popup;
     int64_t next_close_at;            /* earliest window this event opened; 0: none */
+    size_t deliveries;                /* outbox rows written */
 };
 
 struct event_notification {
@@ -249,6 +251,91 @@ struct event_notification {
     unsigned channels, reasons;
     bool in_app;
     int64_t created_at;
+};
+
+/* ---- the outbox ---- */
+
+enum delivery_status { DS_PENDING, DS_SENDING, DS_SENT, DS_FAILED, DS_DEAD, DS_SKIPPED,
+                       DS_HELD, DS_COUNT };
+
+struct delivery_attempt {
+    int64_t at, latency_ms;
+    bool ok;
+    const char *answer;
+};
+
+struct delivery {
+    int64_t id, wid, nid, eid, mid, fallback_for, created_at, updated_at, next_at;
+    const char *event_id, *member_id, *provider, *reason, *message_id;
+    const char *to, *subject, *body, *html;
+    int channel, status, attempts, segments;
+    int64_t claims;
+    struct delivery_attempt *tries;
+    size_t ntries;
+    /* for sending: the workspace's names */
+    const char *ws_id, *sender_name, *sms_sender_id;
+};
+
+/* Claims due deliveries, at most quota[channel] per channel, under a lease
+ * of lease_ms. An SMS is paid for here, once: if the balance cannot pay,
+ * it is skipped (insufficient_credits) and its email fallback released. */
+struct st_outbox_claim {
+    struct store_req base;
+    int64_t now, lease_ms;
+    int quota[CH_COUNT];
+    const char *provider[CH_COUNT];
+    struct delivery *items;
+    size_t n;
+    int64_t next_due; /* the earliest delivery due later; 0: none */
+};
+
+/* What a send attempt came to, for the claim it answers (a stale claim
+ * changes nothing). */
+struct st_outbox_result {
+    struct store_req base;
+    int64_t id, claims, now, latency_ms;
+    bool ok, permanent;
+    const char *answer, *message_id;
+    int64_t retry_at;  /* a transient failure's next try */
+    int max_attempts;
+    int status;        /* out: the delivery's status after */
+};
+
+/* The sink provider's send: records the message and marks the delivery
+ * sent in one transaction, so it is never recorded twice. */
+struct st_sink_send {
+    struct store_req base;
+    int64_t id, claims, now;
+    int status;
+};
+
+struct st_deliveries_list {
+    struct store_req base;
+    int64_t wid;
+    int status;          /* -1: any */
+    int channel;         /* -1: any */
+    const char *member_id;
+    int64_t before_id;   /* 0: from the newest */
+    int limit;
+    struct delivery *items;
+    size_t n;
+    bool more;
+};
+
+struct sink_message {
+    int64_t id, did, at;
+    const char *ws_id, *member_id, *to, *subject, *body, *html;
+    int channel;
+};
+
+struct st_sink_list {
+    struct store_req base;
+    int64_t wid;         /* 0: every workspace (admin) */
+    const char *member_id;
+    int channel;         /* -1: any */
+    int limit;
+    struct sink_message *items;
+    size_t n;
 };
 
 struct st_event_get {
@@ -261,6 +348,8 @@ struct st_event_get {
     const char *data_json, *outcome_json;
     struct event_notification *notifications;
     size_t n;
+    struct delivery *deliveries;
+    size_t ndeliveries;
 };
 
 /* ---- the feed ---- */
@@ -321,7 +410,7 @@ struct st_windows_close {
     struct store_req base;
     int64_t now;
     int max;
-    size_t closed;
+    size_t closed, deliveries;
     bool more;
     int64_t next_due; /* the next open window's closing time; 0: none */
     struct feed_update *updates;

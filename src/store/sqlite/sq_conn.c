@@ -200,6 +200,7 @@ void sq_load_workspace(sqlite3_stmt *st, int col, struct arena *a, struct worksp
     w->default_prefs.on = (uint32_t)sqlite3_column_int64(st, col + 13);
     w->credits = sqlite3_column_int64(st, col + 14);
     w->created_at = sqlite3_column_int64(st, col + 15);
+    w->app_url = sq_text(st, col + 16, a);
 }
 
 int sq_workspace_by_wid(struct sq_conn *c, int64_t wid, struct arena *a, struct workspace *w)

@@ -163,7 +163,7 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
     R(st_event_ingest);
     struct arena *a = r->arena;
     const struct event_view *ev = q->ev;
-    q->notifications = q->nupdates = q->npopups = 0;
+    q->notifications = q->nupdates = q->npopups = q->deliveries = 0;
     q->next_close_at = 0;
     bool seen;
     int rc = check_existing(c, q, &seen);
@@ -198,7 +198,7 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
             continue;
         if (grouped) {
             rc = sq_window_add(c, &ws, x->member, ev, eid, x->channels, q->received_at, &updates,
-                               &closes[i]);
+                               &closes[i], &q->deliveries);
             if (rc != STORE_OK)
                 return rc;
             if (!q->next_close_at || closes[i] < q->next_close_at)
@@ -215,6 +215,13 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
         if ((rc = sq_insert_notification(c, &n, &nids[i])) != STORE_OK)
             return rc;
         q->notifications++;
+        if (x->channels & (CH_BIT(CH_EMAIL) | CH_BIT(CH_SMS))) {
+            struct external_text ext;
+            render_external(c->render, ev, &ws, x->member, subject, a, &ext);
+            if ((rc = sq_outbox_add(c, &n, nids[i], x->member, &ext, &q->deliveries)) !=
+                STORE_OK)
+                return rc;
+        }
         if ((x->channels & CH_BIT(CH_IN_APP)) &&
             (rc = sq_publish_new(c, &n, nids[i], ev->id, q->data_json, a, &updates)) != STORE_OK)
             return rc;
@@ -315,5 +322,5 @@ int sq_event_get(struct sq_conn *c, struct store_req *r)
         n->created_at = sqlite3_column_int64(st, 6);
         n->reasons = (unsigned)sqlite3_column_int(st, 7);
     }
-    return STORE_OK;
+    return sq_event_deliveries(c, q->wid, eid, a, &q->deliveries, &q->ndeliveries);
 }

@@ -122,10 +122,19 @@ int sq_publish_new(struct sq_conn *c, const struct new_notification *n, int64_t 
                    const char *event_id, const char *data_json, struct arena *a,
                    struct update_list *out);
 
+/* the outbox (sq_outbox.c) */
+struct external_text;
+/* Writes the email and SMS rows of a notification (and an SMS's held email
+ * fallback) in the caller's transaction; *count grows by the rows due. */
+int sq_outbox_add(struct sq_conn *c, const struct new_notification *n, int64_t nid,
+                  const struct member *m, const struct external_text *x, size_t *count);
+int sq_event_deliveries(struct sq_conn *c, int64_t wid, int64_t eid, struct arena *a,
+                        struct delivery **out, size_t *n);
+
 /* message windows (sq_windows.c) */
 int sq_window_add(struct sq_conn *c, const struct workspace *ws, const struct member *m,
                   const struct event_view *ev, int64_t eid, unsigned channels, int64_t now,
-                  struct update_list *out, int64_t *closes_at);
+                  struct update_list *out, int64_t *closes_at, size_t *deliveries);
 
 /* schema (sq_schema.c) */
 int sq_migrate(struct sq_conn *c);
@@ -172,14 +181,19 @@ int sq_feed_replay(struct sq_conn *c, struct store_req *r);
 int sq_windows_close(struct sq_conn *c, struct store_req *r);
 int sq_windows_next(struct sq_conn *c, struct store_req *r);
 int sq_conv_read(struct sq_conn *c, struct store_req *r);
+int sq_outbox_claim(struct sq_conn *c, struct store_req *r);
+int sq_outbox_result(struct sq_conn *c, struct store_req *r);
+int sq_sink_send(struct sq_conn *c, struct store_req *r);
+int sq_deliveries_list(struct sq_conn *c, struct store_req *r);
+int sq_sink_list(struct sq_conn *c, struct store_req *r);
 
 /* row loaders shared by the files above */
 #define SQ_WS_COLS                                                                    \
     "w.wid, w.id, w.name, w.timezone, w.signing_secret, w.message_group_window_s, "  \
     "w.booking_alert_audience, w.phi_in_external_channels, w.sms_fallback_to_email, " \
     "w.retention_days, w.email_sender_name, w.sms_sender_id, w.prefs_set, w.prefs_on, " \
-    "w.credits, w.created_at"
-#define SQ_WS_NCOLS 16
+    "w.credits, w.created_at, w.app_url"
+#define SQ_WS_NCOLS 17
 void sq_load_workspace(sqlite3_stmt *st, int col, struct arena *a, struct workspace *w);
 int sq_workspace_by_wid(struct sq_conn *c, int64_t wid, struct arena *a, struct workspace *w);
 

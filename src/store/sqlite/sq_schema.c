@@ -172,20 +172,73 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX windows_closed ON message_windows(wid, last_at) WHERE status <> 0;"
 
     /* The outbox: one row per notification and external channel, written
-     * in the notification's transaction; the delivery workers send them. */
+     * in the notification's transaction with its rendered payload (patient
+     * information already removed unless the workspace opted in). status:
+     * 0 pending, 1 sending (claimed; next_at is then the lease's end),
+     * 2 sent, 3 failed (a retry is due at next_at), 4 dead, 5 skipped,
+     * 6 held (an SMS's email fallback, sent only if the SMS cannot be paid).
+     * claims counts claims: a result must name the claim it answers, so a
+     * sender whose lease ran out cannot overwrite its successor's. */
     "CREATE TABLE deliveries("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  wid INTEGER NOT NULL,"
     "  nid INTEGER NOT NULL,"
+    "  eid INTEGER,"
     "  mid INTEGER NOT NULL,"
     "  channel INTEGER NOT NULL,"
+    "  provider TEXT,"
     "  status INTEGER NOT NULL DEFAULT 0,"
-    "  next_at INTEGER NOT NULL,"
+    "  to_addr TEXT NOT NULL,"
+    "  subject TEXT,"
+    "  body TEXT NOT NULL,"
+    "  html TEXT,"
+    "  segments INTEGER,"
+    "  charged INTEGER NOT NULL DEFAULT 0,"
+    "  fallback_for INTEGER,"
     "  attempts INTEGER NOT NULL DEFAULT 0,"
-    "  created_at INTEGER NOT NULL"
+    "  claims INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL,"
+    "  reason TEXT,"
+    "  message_id TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
     ");"
-    "CREATE INDEX deliveries_due ON deliveries(next_at) WHERE status = 0;"
-    "CREATE INDEX deliveries_notification ON deliveries(nid);",
+    "CREATE INDEX deliveries_due ON deliveries(channel, next_at) WHERE status IN (0, 1, 3);"
+    "CREATE INDEX deliveries_event ON deliveries(eid);"
+    "CREATE INDEX deliveries_notification ON deliveries(nid);"
+    "CREATE INDEX deliveries_list ON deliveries(wid, id);"
+    "CREATE INDEX deliveries_fallback ON deliveries(fallback_for) WHERE fallback_for IS NOT NULL;"
+
+    "CREATE TABLE delivery_attempts("
+    "  did INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  ok INTEGER NOT NULL,"
+    "  answer TEXT,"
+    "  latency_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (did, n)"
+    ") WITHOUT ROWID;"
+
+    /* What the sink provider "sent": the demo's and tests' view of email,
+     * SMS and push. One row per delivery (UNIQUE did: exactly once). */
+    "CREATE TABLE sink("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  wid INTEGER NOT NULL,"
+    "  did INTEGER NOT NULL UNIQUE,"
+    "  mid INTEGER NOT NULL,"
+    "  channel INTEGER NOT NULL,"
+    "  to_addr TEXT,"
+    "  subject TEXT,"
+    "  body TEXT,"
+    "  html TEXT,"
+    "  at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX sink_wid ON sink(wid, id);"
+
+    /* A debit names its delivery: charged once, whatever happens. */
+    "ALTER TABLE credit_ledger ADD COLUMN ref TEXT;"
+    "CREATE UNIQUE INDEX credit_ledger_ref ON credit_ledger(wid, ref) WHERE ref IS NOT NULL;"
+    "ALTER TABLE workspaces ADD COLUMN app_url TEXT;",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof *MIGRATIONS))

@@ -51,6 +51,11 @@ const struct sq_op SQ_OPS[ST_OP_COUNT] = {
     [ST_WINDOWS_CLOSE] = {sq_windows_close, true},
     [ST_WINDOWS_NEXT] = {sq_windows_next, false},
     [ST_CONV_READ] = {sq_conv_read, true},
+    [ST_OUTBOX_CLAIM] = {sq_outbox_claim, true},
+    [ST_OUTBOX_RESULT] = {sq_outbox_result, true},
+    [ST_SINK_SEND] = {sq_sink_send, true},
+    [ST_DELIVERIES_LIST] = {sq_deliveries_list, false},
+    [ST_SINK_LIST] = {sq_sink_list, false},
 };
 
 static struct sq_store *sq(struct store *s)

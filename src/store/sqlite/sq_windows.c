@@ -65,7 +65,7 @@ static const char *merge_sender(const char *senders_json, const char *name, stru
 /* Claims and closes one window: the notification, its feed change and its
  * outbox rows, or nothing when the conversation was read in time. */
 static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena *a,
-                        struct update_list *out, bool *closed)
+                        struct update_list *out, bool *closed, size_t *deliveries)
 {
     static const char LOAD[] =
         "SELECT wid, mid, conversation_name, messages, senders, last_at, read_at, last_eid, "
@@ -74,9 +74,6 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
         "UPDATE message_windows SET status = ?2, closed_at = ?3 WHERE id = ?1 AND status = 0";
     static const char LINK[] = "UPDATE message_windows SET nid = ?2 WHERE id = ?1";
     static const char EVENT[] = "SELECT id, data FROM events WHERE eid = ?1";
-    static const char OUTBOX[] =
-        "INSERT INTO deliveries(wid, nid, mid, channel, next_at, created_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
     *closed = false;
     sqlite3_stmt *st = sq_prep(c, LOAD);
     if (!st)
@@ -150,20 +147,15 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
         return sq_fail(c, "window link");
     sqlite3_reset(st);
 
-    for (int ch = CH_EMAIL; ch < CH_COUNT; ch++) {
-        if (!(channels & CH_BIT(ch)))
-            continue;
-        st = sq_prep(c, OUTBOX);
-        if (!st)
-            return STORE_UNAVAILABLE;
-        sqlite3_bind_int64(st, 1, wid);
-        sqlite3_bind_int64(st, 2, nid);
-        sqlite3_bind_int64(st, 3, mid);
-        sqlite3_bind_int(st, 4, ch);
-        sqlite3_bind_int64(st, 5, now);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            return sq_fail(c, "outbox");
-        sqlite3_reset(st);
+    /* Email and SMS go to the outbox (push follows devices, later). */
+    if (channels & (CH_BIT(CH_EMAIL) | CH_BIT(CH_SMS))) {
+        struct workspace ws;
+        if ((rc = sq_cached_workspace(c, wid, a, &ws)) != STORE_OK)
+            return rc;
+        struct external_text ext;
+        render_message_group_external(c->render, &ws, &m, messages, senders, conv_name, a, &ext);
+        if ((rc = sq_outbox_add(c, &n, nid, &m, &ext, deliveries)) != STORE_OK)
+            return rc;
     }
 
     if (!(channels & CH_BIT(CH_IN_APP)))
@@ -183,7 +175,7 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
 
 int sq_window_add(struct sq_conn *c, const struct workspace *ws, const struct member *m,
                   const struct event_view *ev, int64_t eid, unsigned channels, int64_t now,
-                  struct update_list *out, int64_t *closes_at)
+                  struct update_list *out, int64_t *closes_at, size_t *deliveries)
 {
     static const char FIND[] =
         "SELECT id, closes_at, senders FROM message_windows "
@@ -234,7 +226,7 @@ int sq_window_add(struct sq_conn *c, const struct workspace *ws, const struct me
         /* Due but not closed yet (Herald was down, or the closer is behind):
          * close it first; this message opens the next one. */
         bool closed;
-        if ((rc = close_window(c, id, now, a, out, &closed)) != STORE_OK)
+        if ((rc = close_window(c, id, now, a, out, &closed, deliveries)) != STORE_OK)
             return rc;
     } else {
         sqlite3_reset(st);
@@ -272,7 +264,7 @@ static int next_due(struct sq_conn *c, int64_t *due)
 int sq_windows_close(struct sq_conn *c, struct store_req *r)
 {
     R(st_windows_close);
-    q->closed = 0;
+    q->closed = q->deliveries = 0;
     q->more = false;
     static const char DUE[] = "SELECT id FROM message_windows WHERE status = 0 AND "
                               "closes_at <= ?1 ORDER BY closes_at LIMIT ?2";
@@ -297,7 +289,8 @@ int sq_windows_close(struct sq_conn *c, struct store_req *r)
     struct update_list out = {NULL, 0, 0, r->arena};
     for (size_t i = 0; i < n; i++) {
         bool closed;
-        if ((rc = close_window(c, ids[i], q->now, r->arena, &out, &closed)) != STORE_OK)
+        if ((rc = close_window(c, ids[i], q->now, r->arena, &out, &closed, &q->deliveries)) !=
+            STORE_OK)
             return rc;
         q->closed += closed;
     }

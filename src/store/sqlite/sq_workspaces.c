@@ -115,6 +115,8 @@ int sq_ws_update(struct sq_conn *c, struct store_req *r)
         w.email_sender_name = p->email_sender_name;
     if (p->set_sms_sender_id)
         w.sms_sender_id = p->sms_sender_id;
+    if (p->set_app_url)
+        w.app_url = p->app_url;
     w.default_prefs.set = (w.default_prefs.set & ~p->prefs_clear_mask) | p->prefs_set_mask;
     w.default_prefs.on = (w.default_prefs.on & ~(p->prefs_clear_mask | p->prefs_set_mask)) |
                          (p->prefs_on & p->prefs_set_mask);
@@ -123,7 +125,7 @@ int sq_ws_update(struct sq_conn *c, struct store_req *r)
         "UPDATE workspaces SET name = ?2, timezone = ?3, message_group_window_s = ?4, "
         "booking_alert_audience = ?5, phi_in_external_channels = ?6, "
         "sms_fallback_to_email = ?7, retention_days = ?8, email_sender_name = ?9, "
-        "sms_sender_id = ?10, prefs_set = ?11, prefs_on = ?12, updated_at = ?13 "
+        "sms_sender_id = ?10, prefs_set = ?11, prefs_on = ?12, updated_at = ?13, app_url = ?14 "
         "WHERE wid = ?1";
     sqlite3_stmt *st = sq_prep(c, SQL);
     if (!st)
@@ -141,6 +143,7 @@ int sq_ws_update(struct sq_conn *c, struct store_req *r)
     sqlite3_bind_int64(st, 11, w.default_prefs.set);
     sqlite3_bind_int64(st, 12, w.default_prefs.on);
     sqlite3_bind_int64(st, 13, q->now);
+    sq_bind_text(st, 14, w.app_url);
     if ((rc = step_done(c, st, "workspace update")) != STORE_OK)
         return rc;
     q->out = w;

@@ -1,0 +1,542 @@
+/* sq_outbox.c - the durable outbox of external deliveries.
+ *
+ * Rows are written with their notification, rendered. The deliverer (on
+ * the loop) claims due rows under a lease, sends them, and reports each
+ * attempt; a row whose sender died comes back when its lease ends. The
+ * claim counter fences results: an answer for an older claim changes
+ * nothing, so a slow sender cannot overwrite its successor. SMS are paid
+ * for at claim time, once (a ledger row names the delivery), with a
+ * conditional debit that never takes the balance below zero. */
+#include "store/sqlite/sq_int.h"
+#include "deliver/segments.h"
+#include "engine/render.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define R(type) struct type *q = (struct type *)r
+
+static int add_row(struct sq_conn *c, const struct new_notification *n, int64_t nid,
+                   int channel, int status, const char *to, const char *subject,
+                   const char *body, const char *html, int segments, int64_t fallback_for,
+                   int64_t *id)
+{
+    static const char SQL[] =
+        "INSERT INTO deliveries(wid, nid, eid, mid, channel, status, to_addr, subject, body, "
+        "  html, segments, fallback_for, next_at, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?13)";
+    sqlite3_stmt *st = sq_prep(c, SQL);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, n->wid);
+    sqlite3_bind_int64(st, 2, nid);
+    sqlite3_bind_int64(st, 3, n->eid);
+    sqlite3_bind_int64(st, 4, n->mid);
+    sqlite3_bind_int(st, 5, channel);
+    sqlite3_bind_int(st, 6, status);
+    sq_bind_text(st, 7, to);
+    sq_bind_text(st, 8, subject);
+    sq_bind_text(st, 9, body);
+    sq_bind_text(st, 10, html);
+    if (segments)
+        sqlite3_bind_int(st, 11, segments);
+    if (fallback_for)
+        sqlite3_bind_int64(st, 12, fallback_for);
+    sqlite3_bind_int64(st, 13, n->at);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return sq_fail(c, "outbox insert");
+    sqlite3_reset(st);
+    *id = sqlite3_last_insert_rowid(c->db);
+    return STORE_OK;
+}
+
+int sq_outbox_add(struct sq_conn *c, const struct new_notification *n, int64_t nid,
+                  const struct member *m, const struct external_text *x, size_t *count)
+{
+    int64_t id;
+    int rc;
+    if ((n->channels & CH_BIT(CH_EMAIL)) && m->email) {
+        if ((rc = add_row(c, n, nid, CH_EMAIL, DS_PENDING, m->email, x->subject, x->text,
+                          x->html, 0, 0, &id)) != STORE_OK)
+            return rc;
+        (*count)++;
+    }
+    if ((n->channels & CH_BIT(CH_SMS)) && m->phone) {
+        struct sms_count sc;
+        if (sms_count(x->sms, &sc) != 0)
+            sc.segments = 1;
+        if ((rc = add_row(c, n, nid, CH_SMS, DS_PENDING, m->phone, NULL, x->sms, NULL,
+                          sc.segments, 0, &id)) != STORE_OK)
+            return rc;
+        (*count)++;
+        /* The email an unpaid SMS falls back to, held until then. */
+        int64_t fid;
+        if (m->email && !(n->channels & CH_BIT(CH_EMAIL)) &&
+            (rc = add_row(c, n, nid, CH_EMAIL, DS_HELD, m->email, x->subject, x->text, x->html,
+                          0, id, &fid)) != STORE_OK)
+            return rc;
+    }
+    return STORE_OK;
+}
+
+/* ---- claiming ---- */
+
+#define DELIVERY_COLS                                                                     \
+    "d.id, d.wid, d.nid, d.eid, d.mid, d.channel, d.provider, d.status, d.to_addr, "     \
+    "d.subject, d.body, d.html, d.segments, d.fallback_for, d.attempts, d.claims, "      \
+    "d.next_at, d.reason, d.message_id, d.created_at, d.updated_at, m.id, e.id, "         \
+    "d.charged "
+#define DELIVERY_FROM                                                                     \
+    "FROM deliveries d LEFT JOIN members m ON m.mid = d.mid "                             \
+    "LEFT JOIN events e ON e.eid = d.eid "
+
+static void load_delivery(sqlite3_stmt *st, struct arena *a, struct delivery *d)
+{
+    memset(d, 0, sizeof *d);
+    d->id = sqlite3_column_int64(st, 0);
+    d->wid = sqlite3_column_int64(st, 1);
+    d->nid = sqlite3_column_int64(st, 2);
+    d->eid = sqlite3_column_int64(st, 3);
+    d->mid = sqlite3_column_int64(st, 4);
+    d->channel = sqlite3_column_int(st, 5);
+    d->provider = sq_text(st, 6, a);
+    d->status = sqlite3_column_int(st, 7);
+    d->to = sq_text(st, 8, a);
+    d->subject = sq_text(st, 9, a);
+    d->body = sq_text(st, 10, a);
+    d->html = sq_text(st, 11, a);
+    d->segments = sqlite3_column_int(st, 12);
+    d->fallback_for = sqlite3_column_int64(st, 13);
+    d->attempts = sqlite3_column_int(st, 14);
+    d->claims = sqlite3_column_int64(st, 15);
+    d->next_at = sqlite3_column_int64(st, 16);
+    d->reason = sq_text(st, 17, a);
+    d->message_id = sq_text(st, 18, a);
+    d->created_at = sqlite3_column_int64(st, 19);
+    d->updated_at = sqlite3_column_int64(st, 20);
+    d->member_id = sq_text(st, 21, a);
+    d->event_id = sq_text(st, 22, a);
+}
+
+static int step_update(struct sq_conn *c, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STORE_OK : sq_fail(c, what);
+}
+
+/* The held email of an SMS: released (sent instead) or dropped. */
+static int settle_fallback(struct sq_conn *c, int64_t sms_id, bool release, int64_t now)
+{
+    static const char RELEASE[] = "UPDATE deliveries SET status = 0, next_at = ?2, "
+                                  "updated_at = ?2 WHERE fallback_for = ?1 AND status = 6";
+    static const char DROP[] = "DELETE FROM deliveries WHERE fallback_for = ?1 AND status = 6";
+    sqlite3_stmt *st = sq_prep(c, release ? RELEASE : DROP);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, sms_id);
+    if (release)
+        sqlite3_bind_int64(st, 2, now);
+    return step_update(c, st, "fallback");
+}
+
+/* Pays for an SMS; false (and the delivery skipped) when the balance cannot. */
+static int charge(struct sq_conn *c, const struct delivery *d, int64_t now, bool *paid)
+{
+    static const char DEBIT[] = "UPDATE workspaces SET credits = credits - ?2 "
+                                "WHERE wid = ?1 AND credits >= ?2 RETURNING credits, "
+                                "sms_fallback_to_email";
+    static const char FLAGS[] = "SELECT sms_fallback_to_email FROM workspaces WHERE wid = ?1";
+    static const char LEDGER[] = "INSERT INTO credit_ledger(wid, delta, balance, reason, ref, at) "
+                                 "VALUES (?1, ?2, ?3, 'sms', ?4, ?5)";
+    static const char CHARGED[] = "UPDATE deliveries SET charged = 1 WHERE id = ?1";
+    static const char SKIP[] = "UPDATE deliveries SET status = 5, reason = "
+                               "'insufficient_credits', updated_at = ?2 WHERE id = ?1";
+    int seg = d->segments > 0 ? d->segments : 1;
+    sqlite3_stmt *st = sq_prep(c, DEBIT);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, d->wid);
+    sqlite3_bind_int(st, 2, seg);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        int64_t balance = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        *paid = true;
+        char ref[32];
+        snprintf(ref, sizeof ref, "dlv:%lld", (long long)d->id);
+        st = sq_prep(c, LEDGER);
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int64(st, 1, d->wid);
+        sqlite3_bind_int(st, 2, -seg);
+        sqlite3_bind_int64(st, 3, balance);
+        sq_bind_text(st, 4, ref);
+        sqlite3_bind_int64(st, 5, now);
+        if ((rc = step_update(c, st, "ledger")) != STORE_OK)
+            return rc;
+        st = sq_prep(c, CHARGED);
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int64(st, 1, d->id);
+        return step_update(c, st, "charged");
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(c, "debit");
+    *paid = false;
+    st = sq_prep(c, SKIP);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, d->id);
+    sqlite3_bind_int64(st, 2, now);
+    if ((rc = step_update(c, st, "skip")) != STORE_OK)
+        return rc;
+    st = sq_prep(c, FLAGS);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, d->wid);
+    bool fallback = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return settle_fallback(c, d->id, fallback, now);
+}
+
+int sq_outbox_claim(struct sq_conn *c, struct store_req *r)
+{
+    R(st_outbox_claim);
+    static const char DUE[] = "SELECT id FROM deliveries WHERE channel = ?1 AND "
+                              "status IN (0, 1, 3) AND next_at <= ?2 ORDER BY next_at LIMIT ?3";
+    static const char ROW[] = "SELECT " DELIVERY_COLS DELIVERY_FROM "WHERE d.id = ?1";
+    static const char WS[] = "SELECT id, coalesce(email_sender_name, name), sms_sender_id "
+                             "FROM workspaces WHERE wid = ?1";
+    static const char CLAIM[] =
+        "UPDATE deliveries SET status = 1, claims = claims + 1, next_at = ?2, provider = ?3, "
+        "updated_at = ?4 WHERE id = ?1";
+    static const char NEXT[] = "SELECT min(next_at) FROM deliveries WHERE channel = ?1 AND "
+                               "status IN (0, 1, 3)";
+    struct arena *a = r->arena;
+    size_t cap = 0;
+    for (int ch = 0; ch < CH_COUNT; ch++)
+        cap += (size_t)(q->quota[ch] > 0 ? q->quota[ch] : 0);
+    q->items = ARENA_NEW_N(a, struct delivery, cap + 1);
+    q->n = 0;
+    q->next_due = 0;
+    int rc;
+    for (int ch = 0; ch < CH_COUNT; ch++) {
+        if (q->quota[ch] <= 0)
+            continue;
+        sqlite3_stmt *st = sq_prep(c, DUE);
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int(st, 1, ch);
+        sqlite3_bind_int64(st, 2, q->now);
+        sqlite3_bind_int(st, 3, q->quota[ch]);
+        int64_t ids[256];
+        size_t nids = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && nids < 256)
+            ids[nids++] = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+            return sq_fail(c, "due deliveries");
+        for (size_t i = 0; i < nids; i++) {
+            st = sq_prep(c, ROW);
+            if (!st)
+                return STORE_UNAVAILABLE;
+            sqlite3_bind_int64(st, 1, ids[i]);
+            if (sqlite3_step(st) != SQLITE_ROW) {
+                sqlite3_reset(st);
+                continue;
+            }
+            struct delivery *d = &q->items[q->n];
+            load_delivery(st, a, d);
+            bool charged = sqlite3_column_int(st, 23);
+            sqlite3_reset(st);
+            if (d->channel == CH_SMS && !charged) {
+                bool paid = false;
+                if ((rc = charge(c, d, q->now, &paid)) != STORE_OK)
+                    return rc;
+                if (!paid)
+                    continue;
+            }
+            st = sq_prep(c, CLAIM);
+            if (!st)
+                return STORE_UNAVAILABLE;
+            sqlite3_bind_int64(st, 1, d->id);
+            sqlite3_bind_int64(st, 2, q->now + q->lease_ms);
+            sq_bind_text(st, 3, q->provider[ch]);
+            sqlite3_bind_int64(st, 4, q->now);
+            if ((rc = step_update(c, st, "claim")) != STORE_OK)
+                return rc;
+            d->claims++;
+            d->status = DS_SENDING;
+            d->provider = q->provider[ch];
+            st = sq_prep(c, WS);
+            if (!st)
+                return STORE_UNAVAILABLE;
+            sqlite3_bind_int64(st, 1, d->wid);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                d->ws_id = sq_text(st, 0, a);
+                d->sender_name = sq_text(st, 1, a);
+                d->sms_sender_id = sq_text(st, 2, a);
+            }
+            sqlite3_reset(st);
+            q->n++;
+        }
+    }
+    for (int ch = 0; ch < CH_COUNT; ch++) {
+        sqlite3_stmt *st = sq_prep(c, NEXT);
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int(st, 1, ch);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            int64_t due = sqlite3_column_int64(st, 0);
+            if (!q->next_due || due < q->next_due)
+                q->next_due = due;
+        }
+        sqlite3_reset(st);
+    }
+    return STORE_OK;
+}
+
+/* ---- results ---- */
+
+/* The claim a result answers must be the row's current one. */
+static int current_claim(struct sq_conn *c, int64_t id, int64_t claims, int *status,
+                         int *attempts, int *channel, bool *current)
+{
+    sqlite3_stmt *st = sq_prep(c, "SELECT status, claims, attempts, channel FROM deliveries "
+                                  "WHERE id = ?1");
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_fail(c, "delivery");
+    }
+    *status = sqlite3_column_int(st, 0);
+    *current = *status == DS_SENDING && sqlite3_column_int64(st, 1) == claims;
+    *attempts = sqlite3_column_int(st, 2);
+    *channel = sqlite3_column_int(st, 3);
+    sqlite3_reset(st);
+    return STORE_OK;
+}
+
+static int add_attempt(struct sq_conn *c, int64_t id, int n, int64_t at, bool ok,
+                       const char *answer, int64_t latency_ms)
+{
+    sqlite3_stmt *st = sq_prep(c, "INSERT INTO delivery_attempts(did, n, at, ok, answer, "
+                                  "latency_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, n);
+    sqlite3_bind_int64(st, 3, at);
+    sqlite3_bind_int(st, 4, ok);
+    sq_bind_text(st, 5, answer);
+    sqlite3_bind_int64(st, 6, latency_ms);
+    return step_update(c, st, "attempt");
+}
+
+int sq_outbox_result(struct sq_conn *c, struct store_req *r)
+{
+    R(st_outbox_result);
+    int status, attempts, channel;
+    bool current;
+    int rc = current_claim(c, q->id, q->claims, &status, &attempts, &channel, &current);
+    if (rc != STORE_OK)
+        return rc;
+    q->status = status;
+    if (!current)
+        return STORE_OK; /* a stale claim: its successor decides */
+    attempts++;
+    if ((rc = add_attempt(c, q->id, attempts, q->now, q->ok, q->answer, q->latency_ms)) !=
+        STORE_OK)
+        return rc;
+    if (q->ok)
+        status = DS_SENT;
+    else if (q->permanent || attempts >= q->max_attempts)
+        status = DS_DEAD;
+    else
+        status = DS_FAILED;
+    sqlite3_stmt *st = sq_prep(c,
+        "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4, reason = ?5, "
+        "message_id = coalesce(?6, message_id), updated_at = ?7 WHERE id = ?1");
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->id);
+    sqlite3_bind_int(st, 2, status);
+    sqlite3_bind_int(st, 3, attempts);
+    sqlite3_bind_int64(st, 4, status == DS_FAILED ? q->retry_at : q->now);
+    sq_bind_text(st, 5, q->ok ? NULL : q->answer);
+    sq_bind_text(st, 6, q->message_id);
+    sqlite3_bind_int64(st, 7, q->now);
+    if ((rc = step_update(c, st, "result")) != STORE_OK)
+        return rc;
+    q->status = status;
+    if (channel == CH_SMS && status != DS_FAILED)
+        return settle_fallback(c, q->id, false, q->now);
+    return STORE_OK;
+}
+
+int sq_sink_send(struct sq_conn *c, struct store_req *r)
+{
+    R(st_sink_send);
+    int status, attempts, channel;
+    bool current;
+    int rc = current_claim(c, q->id, q->claims, &status, &attempts, &channel, &current);
+    if (rc != STORE_OK)
+        return rc;
+    q->status = status;
+    if (!current)
+        return STORE_OK;
+    sqlite3_stmt *st = sq_prep(c,
+        "INSERT INTO sink(wid, did, mid, channel, to_addr, subject, body, html, at) "
+        "SELECT wid, id, mid, channel, to_addr, subject, body, html, ?2 FROM deliveries "
+        "WHERE id = ?1");
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->id);
+    sqlite3_bind_int64(st, 2, q->now);
+    if ((rc = step_update(c, st, "sink")) != STORE_OK)
+        return rc;
+    if ((rc = add_attempt(c, q->id, attempts + 1, q->now, true, "recorded by the sink", 0)) !=
+        STORE_OK)
+        return rc;
+    st = sq_prep(c, "UPDATE deliveries SET status = 2, attempts = attempts + 1, reason = NULL, "
+                    "next_at = ?2, updated_at = ?2 WHERE id = ?1");
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->id);
+    sqlite3_bind_int64(st, 2, q->now);
+    if ((rc = step_update(c, st, "sink sent")) != STORE_OK)
+        return rc;
+    q->status = DS_SENT;
+    return channel == CH_SMS ? settle_fallback(c, q->id, false, q->now) : STORE_OK;
+}
+
+/* ---- reading ---- */
+
+static int load_attempts(struct sq_conn *c, struct delivery *d, struct arena *a)
+{
+    sqlite3_stmt *st = sq_prep(c, "SELECT at, ok, answer, latency_ms FROM delivery_attempts "
+                                  "WHERE did = ?1 ORDER BY n");
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, d->id);
+    d->tries = ARENA_NEW_N(a, struct delivery_attempt, (size_t)d->attempts + 1);
+    d->ntries = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && d->ntries < (size_t)d->attempts + 1) {
+        struct delivery_attempt *t = &d->tries[d->ntries++];
+        t->at = sqlite3_column_int64(st, 0);
+        t->ok = sqlite3_column_int(st, 1);
+        t->answer = sq_text(st, 2, a);
+        t->latency_ms = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : sq_fail(c, "attempts");
+}
+
+int sq_event_deliveries(struct sq_conn *c, int64_t wid, int64_t eid, struct arena *a,
+                        struct delivery **out, size_t *n)
+{
+    static const char SQL[] = "SELECT " DELIVERY_COLS DELIVERY_FROM
+                              "WHERE d.eid = ?1 AND d.wid = ?2 AND d.status <> 6 ORDER BY d.id";
+    sqlite3_stmt *st = sq_prep(c, SQL);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, eid);
+    sqlite3_bind_int64(st, 2, wid);
+    size_t cap = 8;
+    *out = ARENA_NEW_N(a, struct delivery, cap);
+    *n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            struct delivery *v = ARENA_NEW_N(a, struct delivery, cap * 2);
+            memcpy(v, *out, cap * sizeof *v);
+            *out = v;
+            cap *= 2;
+        }
+        load_delivery(st, a, &(*out)[(*n)++]);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(c, "event deliveries");
+    for (size_t i = 0; i < *n; i++)
+        if ((rc = load_attempts(c, &(*out)[i], a)) != STORE_OK)
+            return rc;
+    return STORE_OK;
+}
+
+int sq_deliveries_list(struct sq_conn *c, struct store_req *r)
+{
+    R(st_deliveries_list);
+    static const char SQL[] =
+        "SELECT " DELIVERY_COLS DELIVERY_FROM
+        "WHERE d.wid = ?1 AND d.id < ?2 AND d.status <> 6 AND (?3 = -1 OR d.status = ?3) "
+        "  AND (?4 = -1 OR d.channel = ?4) AND (?5 IS NULL OR m.id = ?5) "
+        "ORDER BY d.id DESC LIMIT ?6";
+    sqlite3_stmt *st = sq_prep(c, SQL);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->wid);
+    sqlite3_bind_int64(st, 2, q->before_id > 0 ? q->before_id : INT64_MAX);
+    sqlite3_bind_int(st, 3, q->status);
+    sqlite3_bind_int(st, 4, q->channel);
+    sq_bind_text(st, 5, q->member_id);
+    sqlite3_bind_int(st, 6, q->limit + 1);
+    q->items = ARENA_NEW_N(r->arena, struct delivery, (size_t)q->limit + 1);
+    q->n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((int)q->n == q->limit) {
+            q->more = true;
+            break;
+        }
+        load_delivery(st, r->arena, &q->items[q->n++]);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return sq_fail(c, "deliveries");
+    for (size_t i = 0; i < q->n; i++)
+        if ((rc = load_attempts(c, &q->items[i], r->arena)) != STORE_OK)
+            return rc;
+    return STORE_OK;
+}
+
+int sq_sink_list(struct sq_conn *c, struct store_req *r)
+{
+    R(st_sink_list);
+    static const char SQL[] =
+        "SELECT s.id, s.did, s.at, w.id, m.id, s.to_addr, s.subject, s.body, s.html, s.channel "
+        "FROM sink s JOIN workspaces w ON w.wid = s.wid LEFT JOIN members m ON m.mid = s.mid "
+        "WHERE (?1 = 0 OR s.wid = ?1) AND (?2 IS NULL OR m.id = ?2) "
+        "  AND (?3 = -1 OR s.channel = ?3) ORDER BY s.id DESC LIMIT ?4";
+    sqlite3_stmt *st = sq_prep(c, SQL);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->wid);
+    sq_bind_text(st, 2, q->member_id);
+    sqlite3_bind_int(st, 3, q->channel);
+    sqlite3_bind_int(st, 4, q->limit);
+    q->items = ARENA_NEW_N(r->arena, struct sink_message, (size_t)q->limit + 1);
+    q->n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sink_message *m = &q->items[q->n++];
+        m->id = sqlite3_column_int64(st, 0);
+        m->did = sqlite3_column_int64(st, 1);
+        m->at = sqlite3_column_int64(st, 2);
+        m->ws_id = sq_text(st, 3, r->arena);
+        m->member_id = sq_text(st, 4, r->arena);
+        m->to = sq_text(st, 5, r->arena);
+        m->subject = sq_text(st, 6, r->arena);
+        m->body = sq_text(st, 7, r->arena);
+        m->html = sq_text(st, 8, r->arena);
+        m->channel = sqlite3_column_int(st, 9);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "sink");
+}
