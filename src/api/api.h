@@ -18,6 +18,7 @@ struct hclock;
 struct metrics;
 struct live_hub;
 struct upkeep;
+struct deliverer;
 
 struct api_config {
     bool test_clock;          /* exposes /v1/test/clock */
@@ -34,6 +35,7 @@ struct api {
     struct http_server *http;
     struct live_hub *hub;
     struct upkeep *upkeep;
+    struct deliverer *deliverer;
     uint8_t admin_key_hash[SHA256_LEN];
     bool ready;
 };

@@ -23,6 +23,7 @@ enum need {
     NEED_WORKSPACE, /* a workspace API key */
     NEED_MEMBER,    /* a member token */
     NEED_METRICS,   /* the metrics token when one is configured */
+    NEED_WORKSPACE_OR_ADMIN, /* a workspace's view, or the operator's of all */
 };
 
 struct api_call;
@@ -77,6 +78,8 @@ void *api_store_req(struct api_call *call, size_t size, enum store_op op,
 /* shared JSON writers (api_json.c) */
 void api_json_workspace(struct jw *w, const struct workspace *ws);
 void api_json_member(struct jw *w, const struct member *m);
+/* A delivery and its attempts (API.md). */
+void api_json_delivery(struct jw *w, const struct delivery *d);
 /* Checks each key of obj against allowed; answers 400 on the first
  * unknown one (prefix names its path) and returns false. */
 bool api_known_keys(struct api_call *call, json_t *obj, const char *prefix,
@@ -119,8 +122,12 @@ void h_test_clock_get(struct api_call *call);
 void h_stream(struct api_call *call);
 void h_conversation_read(struct api_call *call);
 void h_test_clock_post(struct api_call *call);
+void h_deliveries_list(struct api_call *call);
+void h_dev_sink(struct api_call *call);
 
-/* the feed's opaque cursors (cursor.c) */
+/* opaque cursors (cursor.c): the feed's use its filter as `filter`; the
+ * delivery log's use CURSOR_DELIVERIES, so one is never taken for the other */
+#define CURSOR_DELIVERIES 16
 int cursor_encode(int filter, int64_t nid, char *out, size_t cap);
 int cursor_decode(const char *s, int filter, int64_t *nid);
 

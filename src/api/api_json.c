@@ -148,3 +148,51 @@ bool api_parse_matrix(struct api_call *call, json_t *categories, const char *pre
     }
     return true;
 }
+
+void api_json_delivery(struct jw *w, const struct delivery *d)
+{
+    char id[DELIVERY_ID_MAX];
+    jw_obj(w);
+    delivery_id_format(d->id, id);
+    jw_kstr(w, "id", id);
+    jw_kstr(w, "event_id", d->event_id);
+    char nid[NOTIFICATION_ID_MAX];
+    notification_id_format(d->nid, nid);
+    jw_kstr(w, "notification_id", nid);
+    jw_kstr(w, "member_id", d->member_id);
+    jw_kstr(w, "channel", channel_name((enum channel)d->channel));
+    jw_kstr(w, "provider", d->provider);
+    jw_kstr(w, "status", delivery_status_name((enum delivery_status)d->status));
+    jw_kstr(w, "reason", d->reason);
+    jw_kstr(w, "to", d->to);
+    if (d->channel == CH_SMS)
+        jw_kint(w, "segments", d->segments);
+    jw_kstr(w, "message_id", d->message_id);
+    jw_key(w, "fallback_for");
+    if (d->fallback_for) {
+        delivery_id_format(d->fallback_for, id);
+        jw_str(w, id);
+    } else {
+        jw_null(w);
+    }
+    jw_key(w, "next_attempt_at");
+    if (d->status == DS_PENDING || d->status == DS_FAILED || d->status == DS_SENDING)
+        jw_time(w, d->next_at);
+    else
+        jw_null(w);
+    jw_key(w, "attempts");
+    jw_arr(w);
+    for (size_t i = 0; i < d->ntries; i++) {
+        const struct delivery_attempt *t = &d->tries[i];
+        jw_obj(w);
+        jw_ktime(w, "at", t->at);
+        jw_kbool(w, "ok", t->ok);
+        jw_kstr(w, "answer", t->answer);
+        jw_kint(w, "latency_ms", t->latency_ms);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_ktime(w, "created_at", d->created_at);
+    jw_ktime(w, "updated_at", d->updated_at);
+    jw_obj_end(w);
+}

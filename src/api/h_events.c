@@ -7,6 +7,7 @@
 #include "api/api_int.h"
 #include "core/hostid.h"
 #include "core/jsonx.h"
+#include "deliver/deliver.h"
 #include "engine/catalogue.h"
 #include "engine/outcome.h"
 #include "live/live.h"
@@ -44,6 +45,8 @@ static void on_ingested(struct store_req *r)
         for (size_t i = 0; i < q->npopups; i++)
             live_popup(call->api->hub, q->popup_mids[i], q->popup);
         upkeep_window_opened(call->api->upkeep, q->next_close_at);
+        if (q->deliveries)
+            deliverer_kick(call->api->deliverer);
     }
     struct buf b = BUF_INIT;
     buf_add(&b, q->outcome, q->outcome_len);
@@ -141,7 +144,10 @@ static void on_event(struct store_req *r)
     else
         jw_raw(&w, "[]", 2);
     jw_key(&w, "deliveries");
-    jw_raw(&w, "[]", 2);
+    jw_arr(&w);
+    for (size_t i = 0; i < q->ndeliveries; i++)
+        api_json_delivery(&w, &q->deliveries[i]);
+    jw_arr_end(&w);
     jw_obj_end(&w);
     free(skipped_text);
     json_decref(outcome);

@@ -53,6 +53,8 @@ static const struct route ROUTES[] = {
     STREAM(HTTP_VERB_GET, "/v1/me/stream", NEED_MEMBER, h_stream),
     ROUTE(HTTP_VERB_POST, "/v1/me/conversations/{id}/read", NEED_MEMBER, h_conversation_read),
     ROUTE(HTTP_VERB_POST, "/v1/conversations/{id}/read", NEED_WORKSPACE, h_conversation_read),
+    ROUTE(HTTP_VERB_GET, "/v1/deliveries", NEED_WORKSPACE, h_deliveries_list),
+    ROUTE(HTTP_VERB_GET, "/v1/dev/sink", NEED_WORKSPACE_OR_ADMIN, h_dev_sink),
     TEST_ONLY(HTTP_VERB_GET, "/v1/test/clock", NEED_NONE, h_test_clock_get),
     TEST_ONLY(HTTP_VERB_POST, "/v1/test/clock", NEED_ADMIN, h_test_clock_post),
 };
@@ -230,7 +232,8 @@ static void run_handler(struct api_call *call)
 static void wrong_kind(struct api_call *call)
 {
     static const char *const what[] = {"", "the admin key", "a workspace API key",
-                                       "a member token", "the metrics token"};
+                                       "a member token", "the metrics token",
+                                       "a workspace API key or the admin key"};
     api_error(call, 403, "forbidden", NULL, "this endpoint needs %s", what[call->route->need]);
 }
 
@@ -270,7 +273,7 @@ static void on_auth_key(struct store_req *r)
     }
     call->cred = NEED_WORKSPACE;
     call->ws = q->ws;
-    if (call->route->need != NEED_WORKSPACE) {
+    if (call->route->need != NEED_WORKSPACE && call->route->need != NEED_WORKSPACE_OR_ADMIN) {
         wrong_kind(call);
         return;
     }
@@ -350,7 +353,7 @@ static void authenticate(struct api_call *call)
             return;
         }
         call->cred = NEED_ADMIN;
-        if (need != NEED_ADMIN) {
+        if (need != NEED_ADMIN && need != NEED_WORKSPACE_OR_ADMIN) {
             wrong_kind(call);
             return;
         }

@@ -40,6 +40,29 @@ static const struct setting SETTINGS[] = {
     I(token_ttl_s, "3600", 60, 86400, "lifetime of member tokens Herald mints"),
     I(max_streams, "18000", 1, 1000000, "open streams at most (kept below the connection limit, so the API keeps answering)"),
     I(max_streams_per_member, "20", 1, 1000, "open streams per member at most"),
+    S(email_provider, "", "smtp or sink (default: smtp when smtp_url is set, else sink)"),
+    S(sms_provider, "", "twilio, webhook or sink (default: the one configured, else sink)"),
+    S(smtp_url, "", "smtp://host:587[/ehlo-name] or smtps://host:465"),
+    S(smtp_username, "", "SMTP login"),
+    S(smtp_password, "", "SMTP password (prefer HERALD_SMTP_PASSWORD)"),
+    S(smtp_from, "", "address email comes from, e.g. notifications@practice.example"),
+    S(smtp_tls, "starttls", "for smtp:// URLs: starttls (required), try, or off"),
+    S(smtp_ca_file, "", "CA bundle to verify the SMTP server with (default: the system's)"),
+    I(smtp_connections, "4", 1, 256, "SMTP connections (and emails in flight) at most"),
+    I(smtp_timeout_s, "30", 1, 600, "time one email may take"),
+    S(twilio_base_url, "https://api.twilio.com", "Twilio (or compatible) API base URL"),
+    S(twilio_account_sid, "", "Twilio account SID (selects the twilio SMS provider)"),
+    S(twilio_auth_token, "", "Twilio auth token (prefer HERALD_TWILIO_AUTH_TOKEN)"),
+    S(twilio_from, "", "sender number or alphanumeric id when the workspace sets none"),
+    S(twilio_messaging_service_sid, "", "Twilio messaging service instead of twilio_from"),
+    S(sms_webhook_url, "", "SMS gateway URL for the webhook provider (JSON POST, signed)"),
+    S(sms_webhook_secret, "", "key that signs webhook requests (prefer HERALD_SMS_WEBHOOK_SECRET)"),
+    I(sms_connections, "8", 1, 256, "SMS requests in flight at most"),
+    I(sms_timeout_s, "15", 1, 600, "time one SMS request may take"),
+    I(delivery_max_attempts, "8", 1, 100, "tries before a delivery is dead"),
+    I(delivery_backoff_s, "30", 1, 86400, "delay before the first retry (doubles each time)"),
+    I(delivery_backoff_max_s, "3600", 1, 604800, "longest delay between retries"),
+    I(delivery_lease_s, "120", 10, 86400, "a claimed delivery comes back after this if its sender died"),
     B(demo, "false", "seed a demo practice and print how to use it"),
     B(test_clock, "false", "test-only clock control at /v1/test/clock; never in production"),
 };
@@ -208,6 +231,17 @@ int config_load(struct config *c, int argc, char **argv, FILE *err)
         }
         if (set(c, s, value, "command line", err) != 0)
             return -1;
+    }
+    int longest = c->smtp_timeout_s > c->sms_timeout_s ? c->smtp_timeout_s : c->sms_timeout_s;
+    if (c->delivery_lease_s < longest + 10) {
+        /* A claim must outlive its send, or a slow send is claimed twice. */
+        fprintf(err, "herald: delivery_lease_s (%d) must exceed the longest send timeout (%d) "
+                     "by 10 s at least\n", c->delivery_lease_s, longest);
+        return -1;
+    }
+    if (c->delivery_backoff_max_s < c->delivery_backoff_s) {
+        fprintf(err, "herald: delivery_backoff_max_s must be at least delivery_backoff_s\n");
+        return -1;
     }
     if (strcmp(c->synchronous, "full") != 0 && strcmp(c->synchronous, "normal") != 0) {
         fprintf(err, "herald: synchronous must be full or normal\n");

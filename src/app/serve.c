@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/jsonx.h"
 #include "core/log.h"
+#include "deliver/deliver.h"
 #include "herald_version.h"
 #include "http/http.h"
 #include "live/live.h"
@@ -37,15 +38,32 @@ struct server {
     struct api api;
     struct live_hub *hub;
     struct upkeep *upkeep;
+    struct deliverer *deliverer;
+    bool http_drained, deliveries_drained;
     struct event *sigterm, *sigint, *grace;
     bool stopping;
 };
 
+static void maybe_stop(struct server *s)
+{
+    if (!s->http_drained || !s->deliveries_drained)
+        return;
+    hlog_info("serve: all requests answered and sends settled; closing");
+    event_base_loopbreak(s->base);
+}
+
 static void on_drained(void *arg)
 {
     struct server *s = arg;
-    hlog_info("serve: all requests answered; closing");
-    event_base_loopbreak(s->base);
+    s->http_drained = true;
+    maybe_stop(s);
+}
+
+static void on_deliveries_drained(void *arg)
+{
+    struct server *s = arg;
+    s->deliveries_drained = true;
+    maybe_stop(s);
 }
 
 static void on_grace(evutil_socket_t fd, short what, void *arg)
@@ -73,7 +91,37 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
               sig == SIGTERM ? "SIGTERM" : "SIGINT", http_server_connections(s->http));
     struct timeval tv = {SHUTDOWN_GRACE_S, 0};
     event_add(s->grace, &tv);
+    /* Sends in flight finish and store their outcome; nothing new starts. */
+    deliverer_drain(s->deliverer, on_deliveries_drained, s);
     http_server_drain(s->http, on_drained, s);
+}
+
+static void deliver_settings_from(struct deliver_settings *d, const struct config *c)
+{
+    deliver_settings_default(d);
+    d->max_attempts = c->delivery_max_attempts;
+    d->backoff_s = c->delivery_backoff_s;
+    d->backoff_max_s = c->delivery_backoff_max_s;
+    d->lease_s = c->delivery_lease_s;
+    d->email_provider = c->email_provider;
+    d->sms_provider = c->sms_provider;
+    d->smtp.url = c->smtp_url;
+    d->smtp.username = c->smtp_username;
+    d->smtp.password = c->smtp_password;
+    d->smtp.from = c->smtp_from;
+    d->smtp.tls = c->smtp_tls;
+    d->smtp.ca_file = c->smtp_ca_file;
+    d->smtp.connections = c->smtp_connections;
+    d->smtp.timeout_s = c->smtp_timeout_s;
+    d->twilio.base_url = c->twilio_base_url;
+    d->twilio.account_sid = c->twilio_account_sid;
+    d->twilio.auth_token = c->twilio_auth_token;
+    d->twilio.from = c->twilio_from;
+    d->twilio.messaging_service_sid = c->twilio_messaging_service_sid;
+    d->webhook.url = c->sms_webhook_url;
+    d->webhook.secret = c->sms_webhook_secret;
+    d->sms_connections = c->sms_connections;
+    d->sms_timeout_s = c->sms_timeout_s;
 }
 
 static int hex_decode(const char *hex, uint8_t *out, size_t n)
@@ -199,6 +247,10 @@ int app_serve(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     jx_init();
+    if (deliver_global_init() != 0) {
+        fprintf(stderr, "herald: libcurl failed to initialise\n");
+        goto out;
+    }
 
     s->base = event_base_new();
     s->metrics = metrics_new();
@@ -249,9 +301,16 @@ int app_serve(int argc, char **argv)
     if (live.max_streams > room)
         live.max_streams = room > 1 ? room : 1;
     s->hub = live_new(s->base, s->store, s->metrics, &live);
-    s->upkeep = upkeep_new(s->base, s->store, &s->clock, s->hub, s->cfg.prune_interval_s);
+    struct deliver_settings ds;
+    deliver_settings_from(&ds, &s->cfg);
+    s->deliverer = deliverer_new(s->base, s->store, &s->clock, s->metrics, &ds);
+    if (!s->deliverer)
+        goto out;
+    s->upkeep = upkeep_new(s->base, s->store, &s->clock, s->hub, s->deliverer,
+                           s->cfg.prune_interval_s);
     s->api.hub = s->hub;
     s->api.upkeep = s->upkeep;
+    s->api.deliverer = s->deliverer;
     int bound = http_server_listen(s->http, host, port);
     if (bound < 0)
         goto out;
@@ -268,6 +327,7 @@ int app_serve(int argc, char **argv)
     event_add(s->sigterm, NULL);
     event_add(s->sigint, NULL);
     upkeep_start(s->upkeep); /* windows left open by a previous run close on time */
+    deliverer_start(s->deliverer); /* and what a previous run left unsent goes out */
 
     hlog_info("serve: herald %s listening on %s (database %s, synchronous=%s)", HERALD_VERSION,
               url, s->cfg.database, s->cfg.synchronous);
@@ -279,8 +339,10 @@ int app_serve(int argc, char **argv)
 out:
     if (s->upkeep)
         upkeep_stop(s->upkeep);
+    deliverer_drain(s->deliverer, NULL, NULL);
     /* The store first: its last completions answer through the server. */
     store_close(s->store);
+    deliverer_free(s->deliverer); /* sends cut short come back after their lease */
     live_free(s->hub);
     upkeep_free(s->upkeep);
     if (s->http)

@@ -109,3 +109,36 @@ int sms_count(const char *text, struct sms_count *out)
     out->segments = units <= single ? 1 : parts;
     return 0;
 }
+
+void sms_fold(const char *text, char *out)
+{
+    static const struct {
+        const char *from, *to;
+    } FOLD[] = {
+        {"\xc2\xa0", " "},     /* no-break space */
+        {"\xe2\x80\xaf", " "}, /* narrow no-break space */
+        {"\xe2\x80\x89", " "}, /* thin space */
+        {"\xe2\x80\x8a", " "}, /* hair space */
+        {"\xe2\x80\x98", "'"}, {"\xe2\x80\x99", "'"},
+        {"\xe2\x80\x9c", "\""}, {"\xe2\x80\x9d", "\""},
+        {"\xe2\x80\x93", "-"}, {"\xe2\x80\x94", "-"}, {"\xe2\x80\x90", "-"},
+        {"\xe2\x80\xa6", "..."},
+    };
+    size_t k = 0;
+    for (size_t i = 0; text[i];) {
+        bool folded = false;
+        for (size_t f = 0; f < sizeof FOLD / sizeof *FOLD && !folded; f++) {
+            size_t n = strlen(FOLD[f].from);
+            if (strncmp(text + i, FOLD[f].from, n) == 0) {
+                size_t m = strlen(FOLD[f].to);
+                memcpy(out + k, FOLD[f].to, m);
+                k += m;
+                i += n;
+                folded = true;
+            }
+        }
+        if (!folded)
+            out[k++] = text[i++];
+    }
+    out[k] = '\0';
+}

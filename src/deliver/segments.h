@@ -17,6 +17,13 @@ struct sms_count {
     int segments; /* at least 1 */
 };
 
+/* Typography a locale puts in that GSM-7 lacks, replaced by its GSM
+ * look-alike: no-break and narrow spaces (ICU's "2:30\u202fPM"), curly
+ * quotes, dashes, the ellipsis. One such character would make the whole
+ * message UCS-2 and double its cost. out needs strlen(text) + 1 bytes
+ * (the result is never longer). */
+void sms_fold(const char *text, char *out);
+
 /* -1 when text is not valid UTF-8. */
 int sms_count(const char *text, struct sms_count *out);
 const char *sms_encoding_name(enum sms_encoding e);

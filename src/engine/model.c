@@ -11,12 +11,15 @@ static const char *const CHANNEL[] = {"in_app", "email", "sms", "push"};
 static const char *const ROLE[] = {"owner", "admin", "practitioner", "staff", "receptionist"};
 static const char *const CANCEL[] = {"off", "email", "sms", "email_and_sms"};
 static const char *const AUDIENCE[] = {"assigned", "all_staff"};
+static const char *const DELIVERY_STATUS[] = {"pending", "sending", "sent", "failed",
+                                              "dead", "skipped", "held"};
 
 _Static_assert(sizeof CATEGORY / sizeof *CATEGORY == CAT_COUNT, "category names");
 _Static_assert(sizeof CHANNEL / sizeof *CHANNEL == CH_COUNT, "channel names");
 _Static_assert(sizeof ROLE / sizeof *ROLE == ROLE_COUNT, "role names");
 _Static_assert(sizeof CANCEL / sizeof *CANCEL == CANCEL_COUNT, "cancel names");
 _Static_assert(sizeof AUDIENCE / sizeof *AUDIENCE == AUDIENCE_COUNT, "audience names");
+_Static_assert(sizeof DELIVERY_STATUS / sizeof *DELIVERY_STATUS == DS_COUNT, "status names");
 _Static_assert(CAT_COUNT * CH_COUNT <= 32, "a pref_matrix fits 32 bits");
 
 static int find(const char *const *names, int n, const char *s)
@@ -39,6 +42,26 @@ const char *cancel_channels_name(enum cancel_channels c) { return CANCEL[c]; }
 int cancel_channels_parse(const char *s) { return find(CANCEL, CANCEL_COUNT, s); }
 const char *audience_name(enum audience a) { return AUDIENCE[a]; }
 int audience_parse(const char *s) { return find(AUDIENCE, AUDIENCE_COUNT, s); }
+const char *delivery_status_name(enum delivery_status s) { return DELIVERY_STATUS[s]; }
+int delivery_status_parse(const char *s) { return find(DELIVERY_STATUS, DS_COUNT, s); }
+
+/* "<prefix>" + a positive integer, no sign, no leading junk. */
+static int prefixed_id_parse(const char *s, const char *prefix, int64_t *out)
+{
+    size_t n = strlen(prefix);
+    if (!s || strncmp(s, prefix, n) != 0 || !s[n] || strlen(s) > n + 18)
+        return -1;
+    int64_t v = 0;
+    for (const char *p = s + n; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    if (v <= 0)
+        return -1;
+    *out = v;
+    return 0;
+}
 
 void notification_id_format(int64_t nid, char out[NOTIFICATION_ID_MAX])
 {
@@ -47,16 +70,15 @@ void notification_id_format(int64_t nid, char out[NOTIFICATION_ID_MAX])
 
 int notification_id_parse(const char *s, int64_t *nid)
 {
-    if (!s || strncmp(s, "ntf_", 4) != 0 || !s[4] || strlen(s) > 4 + 18)
-        return -1;
-    int64_t v = 0;
-    for (const char *p = s + 4; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    if (v <= 0)
-        return -1;
-    *nid = v;
-    return 0;
+    return prefixed_id_parse(s, "ntf_", nid);
+}
+
+void delivery_id_format(int64_t id, char out[DELIVERY_ID_MAX])
+{
+    snprintf(out, DELIVERY_ID_MAX, "dlv_%" PRId64, id);
+}
+
+int delivery_id_parse(const char *s, int64_t *id)
+{
+    return prefixed_id_parse(s, "dlv_", id);
 }

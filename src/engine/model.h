@@ -30,6 +30,13 @@ enum cancel_channels { CANCEL_OFF, CANCEL_EMAIL, CANCEL_SMS, CANCEL_EMAIL_AND_SM
 
 enum audience { AUDIENCE_ASSIGNED, AUDIENCE_ALL_STAFF, AUDIENCE_COUNT };
 
+/* A delivery's life: pending -> sending -> sent, or failed (due again) ...
+ * -> dead; skipped when it cannot be paid for. held: an SMS's email
+ * fallback, waiting to learn whether it is needed (never listed). The
+ * values are stored. */
+enum delivery_status { DS_PENDING, DS_SENDING, DS_SENT, DS_FAILED, DS_DEAD, DS_SKIPPED,
+                       DS_HELD, DS_COUNT };
+
 /* A category x channel matrix of overrides: bit (cat * CH_COUNT + ch).
  * `set` says which cells this level overrides, `on` their values. */
 struct pref_matrix {
@@ -78,6 +85,13 @@ const char *cancel_channels_name(enum cancel_channels c);
 int cancel_channels_parse(const char *s);
 const char *audience_name(enum audience a);
 int audience_parse(const char *s);
+const char *delivery_status_name(enum delivery_status s);
+int delivery_status_parse(const char *s);
+
+/* Delivery ids as the API shows them: "dlv_" + the store's integer. */
+#define DELIVERY_ID_MAX 32
+void delivery_id_format(int64_t id, char out[DELIVERY_ID_MAX]);
+int delivery_id_parse(const char *s, int64_t *id); /* -1 if not one */
 
 /* Notification ids as the API shows them: "ntf_" + the store's integer. */
 #define NOTIFICATION_ID_MAX 32

@@ -1,5 +1,6 @@
 /* metrics.c - Prometheus counters and histograms (see metrics.h). */
 #include "metrics/metrics.h"
+#include "engine/model.h"
 #include "core/arena.h"
 #include "engine/catalogue.h"
 
@@ -40,6 +41,7 @@ struct metrics {
     counter jobs;
     counter store_errors;
     counter live[LIVE_METRIC_COUNT];
+    counter deliveries[CH_COUNT][DS_COUNT];
 };
 
 struct metrics *metrics_new(void)
@@ -107,6 +109,12 @@ void metrics_live(struct metrics *m, enum live_metric what)
 {
     if (m)
         atomic_fetch_add_explicit(&m->live[what], 1, memory_order_relaxed);
+}
+
+void metrics_delivery(struct metrics *m, int channel, int status)
+{
+    if (m && channel >= 0 && channel < CH_COUNT && status >= 0 && status < DS_COUNT)
+        atomic_fetch_add_explicit(&m->deliveries[channel][status], 1, memory_order_relaxed);
 }
 
 void metrics_store_error(struct metrics *m)
@@ -207,4 +215,13 @@ void metrics_render(struct metrics *m, struct buf *out, const struct metrics_rou
                     "# HELP herald_streams Open streams.\n# TYPE herald_streams gauge\n"
                     "herald_streams %d\n",
                (unsigned long long)get(&m->live[LIVE_DROPPED]), open_streams);
+    buf_adds(out, "# HELP herald_delivery_attempts_total Delivery attempts, by channel and the "
+                  "delivery's status after the attempt.\n"
+                  "# TYPE herald_delivery_attempts_total counter\n");
+    for (int ch = 0; ch < CH_COUNT; ch++)
+        for (int st = 0; st < DS_COUNT; st++)
+            if (get(&m->deliveries[ch][st]))
+                buf_printf(out, "herald_delivery_attempts_total{channel=\"%s\",status=\"%s\"} "
+                                "%llu\n", channel_name(ch), delivery_status_name(st),
+                           (unsigned long long)get(&m->deliveries[ch][st]));
 }

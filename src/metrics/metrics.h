@@ -29,6 +29,10 @@ enum live_metric { LIVE_NOTIFICATION, LIVE_STATE, LIVE_COUNT, LIVE_MESSAGE, LIVE
                    LIVE_METRIC_COUNT };
 void metrics_live(struct metrics *m, enum live_metric what);
 
+/* A delivery attempt's outcome: channel is an enum channel, status the
+ * delivery's status after it (enum delivery_status). */
+void metrics_delivery(struct metrics *m, int channel, int status);
+
 /* A route's labels: its method and its path pattern. */
 struct metrics_route {
     const char *method, *path;

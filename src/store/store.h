@@ -255,9 +255,6 @@ struct event_notification {
 
 /* ---- the outbox ---- */
 
-enum delivery_status { DS_PENDING, DS_SENDING, DS_SENT, DS_FAILED, DS_DEAD, DS_SKIPPED,
-                       DS_HELD, DS_COUNT };
-
 struct delivery_attempt {
     int64_t at, latency_ms;
     bool ok;
@@ -286,7 +283,9 @@ struct st_outbox_claim {
     const char *provider[CH_COUNT];
     struct delivery *items;
     size_t n;
-    int64_t next_due; /* the earliest delivery due later; 0: none */
+    /* per channel: the earliest next_at of what is still due or leased
+     * (may be <= now when the quota ran out); 0: nothing */
+    int64_t next_due[CH_COUNT];
 };
 
 /* What a send attempt came to, for the claim it answers (a stale claim

@@ -8,6 +8,7 @@
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "deliver/deliver.h"
 #include "live/live.h"
 #include "store/store.h"
 
@@ -29,11 +30,12 @@ struct upkeep {
     struct store *store;
     struct hclock *clock;
     struct live_hub *hub;
+    struct deliverer *deliverer;
     struct event *window_ev, *prune_ev;
     int64_t armed_at;    /* the window timer's target (ms); 0: not armed */
     bool closing, close_again, pruning, stopped;
     /* upkeep_run_now: its phases, and who waits for them */
-    int run_phase;       /* 0 idle, 1 closing windows, 2 pruning */
+    int run_phase;       /* 0 idle, 1 closing windows, 2 pruning, 3 delivering */
     int run_rc;
     struct waiter *waiters;
 };
@@ -81,6 +83,8 @@ static void on_closed(struct store_req *r)
     u->closing = false;
     if (r->rc == STORE_OK) {
         live_publish(u->hub, q->updates, q->n);
+        if (q->deliveries)
+            deliverer_kick(u->deliverer);
         if (q->closed)
             hlog_debug("upkeep: closed %zu message windows", q->closed);
     }
@@ -159,7 +163,7 @@ static void on_pruned(struct store_req *r)
         return;
     }
     if (u->run_phase == 2) {
-        u->run_phase = 0;
+        u->run_phase = 3;
         run_step(u);
     }
 }
@@ -189,6 +193,15 @@ static void on_prune_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- everything due, now ---- */
 
+static void on_delivered(void *arg, int rc)
+{
+    struct upkeep *u = arg;
+    if (rc != STORE_OK)
+        u->run_rc = rc;
+    u->run_phase = 0;
+    run_step(u);
+}
+
 static void run_step(struct upkeep *u)
 {
     switch (u->run_phase) {
@@ -198,7 +211,15 @@ static void run_step(struct upkeep *u)
     case 2:
         if (u->pruning) /* a timer's prune is in flight: it moves us on */
             return;
-        prune(u);     /* on_pruned moves to phase 0 */
+        prune(u);     /* on_pruned moves to phase 3 */
+        return;
+    case 3:
+        if (!u->deliverer) {
+            u->run_phase = 0;
+            run_step(u);
+            return;
+        }
+        deliverer_run_due(u->deliverer, on_delivered, u); /* moves to phase 0 */
         return;
     default: {
         struct waiter *w = u->waiters;
@@ -240,9 +261,11 @@ void upkeep_run_now(struct upkeep *u, void (*done)(void *arg, int rc), void *arg
 /* ---- life ---- */
 
 struct upkeep *upkeep_new(struct event_base *base, struct store *store, struct hclock *clock,
-                          struct live_hub *hub, int prune_interval_s)
+                          struct live_hub *hub, struct deliverer *deliverer,
+                          int prune_interval_s)
 {
     struct upkeep *u = xcalloc(1, sizeof *u);
+    u->deliverer = deliverer;
     u->base = base;
     u->store = store;
     u->clock = clock;

@@ -12,6 +12,7 @@
 #include "engine/render.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define R(type) struct type *q = (struct type *)r
@@ -62,11 +63,15 @@ int sq_outbox_add(struct sq_conn *c, const struct new_notification *n, int64_t n
         (*count)++;
     }
     if ((n->channels & CH_BIT(CH_SMS)) && m->phone) {
+        char *text = xmalloc(strlen(x->sms) + 1);
+        sms_fold(x->sms, text); /* a locale's typography must not double the price */
         struct sms_count sc;
-        if (sms_count(x->sms, &sc) != 0)
+        if (sms_count(text, &sc) != 0)
             sc.segments = 1;
-        if ((rc = add_row(c, n, nid, CH_SMS, DS_PENDING, m->phone, NULL, x->sms, NULL,
-                          sc.segments, 0, &id)) != STORE_OK)
+        rc = add_row(c, n, nid, CH_SMS, DS_PENDING, m->phone, NULL, text, NULL, sc.segments, 0,
+                     &id);
+        free(text);
+        if (rc != STORE_OK)
             return rc;
         (*count)++;
         /* The email an unpaid SMS falls back to, held until then. */
@@ -220,7 +225,6 @@ int sq_outbox_claim(struct sq_conn *c, struct store_req *r)
         cap += (size_t)(q->quota[ch] > 0 ? q->quota[ch] : 0);
     q->items = ARENA_NEW_N(a, struct delivery, cap + 1);
     q->n = 0;
-    q->next_due = 0;
     int rc;
     for (int ch = 0; ch < CH_COUNT; ch++) {
         if (q->quota[ch] <= 0)
@@ -288,11 +292,7 @@ int sq_outbox_claim(struct sq_conn *c, struct store_req *r)
         if (!st)
             return STORE_UNAVAILABLE;
         sqlite3_bind_int(st, 1, ch);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-            int64_t due = sqlite3_column_int64(st, 0);
-            if (!q->next_due || due < q->next_due)
-                q->next_due = due;
-        }
+        q->next_due[ch] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
         sqlite3_reset(st);
     }
     return STORE_OK;

@@ -1,0 +1,116 @@
+/* http_post.c - a POST to an SMS gateway on the provider's multi handle
+ * (see http_post.h). Bodies we send are copied by libcurl; answers are
+ * kept up to 16 KiB (the rest is read and dropped). */
+#include "deliver/http_post.h"
+#include "deliver/curlev.h"
+#include "core/clock.h"
+#include "core/buf.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ANSWER_MAX (16 * 1024)
+
+struct post {
+    struct send_job *job;
+    http_answer_fn read_answer;
+    struct curl_slist *headers;
+    struct buf answer;
+    char retry_after[64];
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    struct post *p = arg;
+    size_t len = size * n;
+    if (p->answer.len < ANSWER_MAX) {
+        size_t keep = ANSWER_MAX - p->answer.len;
+        buf_add(&p->answer, data, len < keep ? len : keep);
+    }
+    return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+    struct post *p = arg;
+    size_t len = size * n;
+    static const char NAME[] = "retry-after:";
+    if (len > sizeof NAME - 1 && strncasecmp(data, NAME, sizeof NAME - 1) == 0) {
+        size_t v = len - (sizeof NAME - 1);
+        if (v >= sizeof p->retry_after)
+            v = sizeof p->retry_after - 1;
+        memcpy(p->retry_after, data + sizeof NAME - 1, v);
+        p->retry_after[v] = '\0';
+        p->retry_after[strcspn(p->retry_after, "\r\n")] = '\0';
+    }
+    return len;
+}
+
+static void on_done(CURL *easy, CURLcode rc, void *arg)
+{
+    struct post *p = arg;
+    struct send_job *job = p->job;
+    struct http_answer a = {.rc = rc};
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &a.status);
+    if (rc != CURLE_OK)
+        a.status = 0; /* an answer cut short is no answer */
+    a.body = arena_strndup(&job->arena, p->answer.data ? p->answer.data : "", p->answer.len);
+    a.len = p->answer.len;
+    a.error = p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc);
+    struct hclock *clock = job->provider->env.clock;
+    a.retry_after_ms = deliver_retry_after_ms(p->retry_after[0] ? p->retry_after : NULL,
+                                              hclock_now_ms(clock));
+    if (rc != CURLE_OK)
+        provider_result(job, SEND_TRANSIENT, "%s", a.error);
+    else
+        provider_result(job, deliver_http_outcome(a.status), "%ld", a.status);
+    if (job->result.outcome == SEND_TRANSIENT)
+        job->result.retry_after_ms = a.retry_after_ms;
+    p->read_answer(job, &a);
+    curl_slist_free_all(p->headers);
+    buf_free(&p->answer);
+    curl_easy_cleanup(easy);
+    provider_done(job);
+}
+
+void http_post(struct curlev *cv, struct send_job *job, const struct http_post_req *rq,
+               http_answer_fn read_answer)
+{
+    struct post *p = ARENA_NEW(&job->arena, struct post);
+    p->job = job;
+    p->read_answer = read_answer;
+    CURL *e = curl_easy_init();
+    if (!e)
+        abort();
+    struct buf line = BUF_INIT;
+    buf_printf(&line, "Content-Type: %s", rq->content_type);
+    p->headers = curl_slist_append(NULL, line.data);
+    buf_free(&line);
+    p->headers = curl_slist_append(p->headers, "Accept: application/json");
+    p->headers = curl_slist_append(p->headers, "Expect:"); /* no 100-continue round trip */
+    for (size_t i = 0; i < rq->nheaders; i++)
+        p->headers = curl_slist_append(p->headers, rq->headers[i]);
+    curl_easy_setopt(e, CURLOPT_URL, rq->url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
+    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, rq->body);
+    if (rq->user) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, rq->user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, rq->password);
+    }
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, p);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, rq->timeout_ms < 10000 ? rq->timeout_ms : 10000);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curlev_add(cv, e, on_done, p);
+}

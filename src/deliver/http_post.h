@@ -1,0 +1,39 @@
+/* http_post.h - private to src/deliver: one POST to an HTTP provider
+ * (the SMS gateways), its answer collected and classified the same way
+ * for all of them (policy.h); the provider reads what is its own. */
+#ifndef HERALD_DELIVER_HTTP_POST_H
+#define HERALD_DELIVER_HTTP_POST_H
+
+#include "deliver/provider.h"
+
+#include <curl/curl.h>
+
+struct curlev;
+
+struct http_answer {
+    CURLcode rc;            /* CURLE_OK: status is an HTTP answer */
+    long status;
+    const char *body;       /* NUL-terminated; at most 16 KiB kept */
+    size_t len;
+    const char *error;      /* rc's text when rc != CURLE_OK */
+    int64_t retry_after_ms; /* Retry-After, 0 if none */
+};
+
+struct http_post_req {
+    const char *url, *content_type;
+    const char *body;
+    size_t len;
+    const char *user, *password; /* Basic auth when user is set */
+    const char *const *headers;  /* "Name: value" lines */
+    size_t nheaders;
+    long timeout_ms;
+};
+
+/* read_answer sets the job's result from the answer (the outcome is
+ * already classified there: it may refine it); provider_done follows. */
+typedef void (*http_answer_fn)(struct send_job *job, const struct http_answer *a);
+
+void http_post(struct curlev *cv, struct send_job *job, const struct http_post_req *rq,
+               http_answer_fn read_answer);
+
+#endif

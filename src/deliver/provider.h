@@ -1,0 +1,69 @@
+/* provider.h - private to src/deliver: the function table every provider
+ * (sink, smtp, twilio, webhook) fills, and the job it is given.
+ *
+ * The deliverer owns jobs. A provider's send starts the work and, when
+ * the answer is in, fills job->result and calls provider_done(job), once,
+ * on the loop (possibly before send returns). */
+#ifndef HERALD_DELIVER_PROVIDER_H
+#define HERALD_DELIVER_PROVIDER_H
+
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "deliver/deliver.h"
+#include "deliver/policy.h"
+#include "store/store.h"
+
+struct provider;
+struct curlev;
+
+struct send_result {
+    enum send_outcome outcome;
+    int64_t retry_after_ms;  /* the provider asked us to wait (0: no) */
+    const char *answer;      /* the provider's words, short; in the job's arena */
+    const char *message_id;  /* the provider's id for the message, if any */
+};
+
+struct send_job {
+    struct provider *provider;
+    struct arena arena;      /* the delivery's strings and the provider's */
+    struct delivery d;
+    uint64_t started_ns;
+    struct send_result result;
+    void *owner;             /* the deliverer's */
+    struct send_job *prev, *next;
+};
+
+/* What providers may use: the loop, the store (the sink), the clock. */
+struct provider_env {
+    struct event_base *base;
+    struct store *store;
+    struct hclock *clock;
+};
+
+struct provider_ops {
+    const char *name;
+    int channel; /* enum channel */
+    /* Reads its settings; -1 (and the reason logged) when they are wrong. */
+    int (*open)(struct provider *p, const struct deliver_settings *s);
+    void (*send)(struct provider *p, struct send_job *job);
+    void (*close)(struct provider *p);
+};
+
+struct provider {
+    const struct provider_ops *ops;
+    struct provider_env env;
+    int capacity;            /* sends at once at most; open sets it */
+    void *state;             /* the provider's own; open makes it, close frees it */
+};
+
+void provider_done(struct send_job *job);
+
+/* A result: outcome plus a printf-style answer in the job's arena. */
+void provider_result(struct send_job *job, enum send_outcome outcome, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+extern const struct provider_ops provider_sink_email, provider_sink_sms, provider_smtp,
+    provider_twilio, provider_webhook;
+
+#endif
