@@ -11,7 +11,7 @@ PACKAGES="
   gcc clang meson ninja-build pkg-config
   libevent-dev libjansson-dev libsqlite3-dev libssl-dev libicu-dev
   libhttp-parser-dev libcmocka-dev libcurl4-openssl-dev
-  python3 python3-pytest python3-requests python3-aiosmtpd
+  python3 python3-pytest python3-requests python3-aiosmtpd openssl
   chromium
   ca-certificates
 "

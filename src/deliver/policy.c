@@ -59,7 +59,7 @@ static int parse_http_date(const char *s, int64_t *ms)
 {
     char wday[4], mon[4], zone[4];
     int day, year, h, m, sec, used = 0;
-    if (sscanf(s, "%3s %d %3s %d %d:%d:%d %3s%n", wday, &day, mon, &year, &h, &m, &sec, zone,
+    if (sscanf(s, "%3s, %d %3s %d %d:%d:%d %3s%n", wday, &day, mon, &year, &h, &m, &sec, zone,
                &used) != 8 || strcmp(zone, "GMT") != 0 || s[used] != '\0')
         return -1;
     int month = -1;
