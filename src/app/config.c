@@ -50,6 +50,7 @@ static const struct setting SETTINGS[] = {
     S(smtp_ca_file, "", "CA bundle to verify the SMTP server with (default: the system's)"),
     I(smtp_connections, "4", 1, 256, "SMTP connections (and emails in flight) at most"),
     I(smtp_timeout_s, "30", 1, 600, "time one email may take"),
+    B(smtp_reuse, "true", "keep SMTP connections open for the next email (false: one connection per email)"),
     S(twilio_base_url, "https://api.twilio.com", "Twilio (or compatible) API base URL"),
     S(twilio_account_sid, "", "Twilio account SID (selects the twilio SMS provider)"),
     S(twilio_auth_token, "", "Twilio auth token (prefer HERALD_TWILIO_AUTH_TOKEN)"),

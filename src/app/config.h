@@ -34,6 +34,7 @@ struct config {
     char smtp_tls[16];
     char smtp_ca_file[1024];
     int smtp_connections;
+    bool smtp_reuse;
     int smtp_timeout_s;
     char twilio_base_url[512];
     char twilio_account_sid[128];

@@ -112,6 +112,7 @@ static void deliver_settings_from(struct deliver_settings *d, const struct confi
     d->smtp.tls = c->smtp_tls;
     d->smtp.ca_file = c->smtp_ca_file;
     d->smtp.connections = c->smtp_connections;
+    d->smtp.reuse = c->smtp_reuse;
     d->smtp.timeout_s = c->smtp_timeout_s;
     d->twilio.base_url = c->twilio_base_url;
     d->twilio.account_sid = c->twilio_account_sid;

@@ -63,6 +63,7 @@ void deliver_settings_default(struct deliver_settings *s)
     s->smtp.tls = "starttls";
     s->smtp.connections = 4;
     s->smtp.timeout_s = 30;
+    s->smtp.reuse = true;
     s->twilio.base_url = "https://api.twilio.com";
     s->twilio.account_sid = s->twilio.auth_token = s->twilio.from = "";
     s->twilio.messaging_service_sid = "";

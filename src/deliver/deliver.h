@@ -36,6 +36,7 @@ struct deliver_settings {
         const char *tls;          /* starttls (required) | try | off; smtps: always TLS */
         const char *ca_file;
         int connections, timeout_s;
+        bool reuse;               /* false: a connection per email */
     } smtp;
     struct {
         const char *base_url;     /* https://api.twilio.com */

@@ -22,6 +22,7 @@ struct smtp {
     const char *username, *password, *from, *ca_file;
     long use_ssl;
     long timeout_ms;
+    bool reuse;
 };
 
 struct smtp_send {
@@ -76,8 +77,10 @@ static int smtp_open(struct provider *p, const struct deliver_settings *s)
     st->ca_file = s->smtp.ca_file;
     st->use_ssl = implicit_tls ? CURLUSESSL_ALL : use_ssl;
     st->timeout_ms = (long)s->smtp.timeout_s * 1000;
-    p->capacity = s->smtp.connections > 0 ? s->smtp.connections : 1;
-    st->cv = curlev_new(p->env.base, p->capacity);
+    st->reuse = s->smtp.reuse;
+    long connections = s->smtp.connections > 0 ? s->smtp.connections : 1;
+    p->capacity = (int)connections * PROVIDER_QUEUE_PER_CONNECTION;
+    st->cv = curlev_new(p->env.base, connections);
     p->state = st;
     if (use_ssl != CURLUSESSL_ALL && !implicit_tls)
         hlog_warn("deliver: smtp_tls is %s: mail may cross the network unencrypted",
@@ -208,6 +211,7 @@ static void smtp_send(struct provider *p, struct send_job *job)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, st->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, st->timeout_ms < 10000 ? st->timeout_ms : 10000);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, st->reuse ? 0L : 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, m->errbuf);
     curlev_add(st->cv, e, smtp_done, m);
 }

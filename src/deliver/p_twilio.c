@@ -48,8 +48,9 @@ static int twilio_open(struct provider *p, const struct deliver_settings *s)
     t->from = s->twilio.from;
     t->service = s->twilio.messaging_service_sid;
     t->timeout_ms = (long)s->sms_timeout_s * 1000;
-    p->capacity = s->sms_connections > 0 ? s->sms_connections : 1;
-    t->cv = curlev_new(p->env.base, p->capacity);
+    long connections = s->sms_connections > 0 ? s->sms_connections : 1;
+    p->capacity = (int)connections * PROVIDER_QUEUE_PER_CONNECTION;
+    t->cv = curlev_new(p->env.base, connections);
     p->state = t;
     return 0;
 }

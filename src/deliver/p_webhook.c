@@ -40,8 +40,9 @@ static int webhook_open(struct provider *p, const struct deliver_settings *s)
     w->url = url;
     w->secret = s->webhook.secret;
     w->timeout_ms = (long)s->sms_timeout_s * 1000;
-    p->capacity = s->sms_connections > 0 ? s->sms_connections : 1;
-    w->cv = curlev_new(p->env.base, p->capacity);
+    long connections = s->sms_connections > 0 ? s->sms_connections : 1;
+    p->capacity = (int)connections * PROVIDER_QUEUE_PER_CONNECTION;
+    w->cv = curlev_new(p->env.base, connections);
     p->state = w;
     return 0;
 }

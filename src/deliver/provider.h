@@ -50,10 +50,16 @@ struct provider_ops {
     void (*close)(struct provider *p);
 };
 
+/* Sends handed to a network provider per connection it may open: the
+ * extra ones wait in libcurl's queue for a free connection. Claims and
+ * outcomes then reach the store in batches (one commit for many), so the
+ * database's fsync does not pace the sending. */
+#define PROVIDER_QUEUE_PER_CONNECTION 16
+
 struct provider {
     const struct provider_ops *ops;
     struct provider_env env;
-    int capacity;            /* sends at once at most; open sets it */
+    int capacity;            /* sends in flight at most; open sets it */
     void *state;             /* the provider's own; open makes it, close frees it */
 };
 
