@@ -234,10 +234,12 @@ int config_load(struct config *c, int argc, char **argv, FILE *err)
             return -1;
     }
     int longest = c->smtp_timeout_s > c->sms_timeout_s ? c->smtp_timeout_s : c->sms_timeout_s;
-    if (c->delivery_lease_s < longest + 10) {
-        /* A claim must outlive its send, or a slow send is claimed twice. */
-        fprintf(err, "herald: delivery_lease_s (%d) must exceed the longest send timeout (%d) "
-                     "by 10 s at least\n", c->delivery_lease_s, longest);
+    if (c->delivery_lease_s < 2 * longest + 10) {
+        /* A claim must outlive its send, or a slow send is claimed twice. A
+         * send waiting for a connection can take two timeouts: its own,
+         * and the one of the send ahead of it. */
+        fprintf(err, "herald: delivery_lease_s (%d) must be at least twice the longest send "
+                     "timeout (%d s) plus 10 s\n", c->delivery_lease_s, longest);
         return -1;
     }
     if (c->delivery_backoff_max_s < c->delivery_backoff_s) {

@@ -418,3 +418,13 @@ def test_sms_typography_is_folded_to_gsm7_so_it_costs_one_segment(ws):
     assert m["text"] == "Cancellation: Sun, Nov 22, 2:30 PM. Open the app for details."
     [d] = deliveries(ws, channel="sms")
     assert d["segments"] == 1 and balance(ws) == 4
+
+
+def test_a_member_without_an_address_gets_no_delivery_on_that_channel(ws):
+    no_phone = practitioner(ws, {"channels": "email_and_sms", "within_days": None}, phone=None)
+    add_credits(ws, 5)
+    _, out = cancel(ws, no_phone)
+    settle(ws)
+    assert out["notifications"][0]["channels"] == ["in_app", "email", "push"]
+    assert [d["channel"] for d in deliveries(ws)] == ["email"]
+    assert balance(ws) == 5
