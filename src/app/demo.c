@@ -69,7 +69,30 @@ int demo_seed(struct store *s, struct hclock *clock, const char *url, const char
             m->now = now;
             if (store_call(s, &m->base) != STORE_OK)
                 goto out;
+            if (strcmp(MEMBERS[i].id, "m_sam") != 0)
+                continue;
+            /* Sam wants to hear of every cancellation by email and SMS. */
+            struct st_prefs_patch *pp = ARENA_NEW(&a, struct st_prefs_patch);
+            pp->base.op = ST_PREFS_PATCH;
+            pp->base.arena = &a;
+            pp->wid = ws.wid;
+            pp->mid = m->out.mid;
+            pp->now = now;
+            pp->patch.cancel_channels = CANCEL_EMAIL_AND_SMS;
+            pp->patch.cancel_within_days = 0;
+            pp->patch.push_enabled = -1;
+            if (store_call(s, &pp->base) != STORE_OK)
+                goto out;
         }
+        struct st_credits_add *cr = ARENA_NEW(&a, struct st_credits_add);
+        cr->base.op = ST_CREDITS_ADD;
+        cr->base.arena = &a;
+        cr->wid = ws.wid;
+        cr->add = 50;
+        cr->reason = "demo";
+        cr->now = now;
+        if (store_call(s, &cr->base) != STORE_OK)
+            goto out;
         hlog_info("demo: seeded workspace demo with %zu members",
                   sizeof MEMBERS / sizeof *MEMBERS);
     } else if (found == STORE_OK) {
@@ -108,10 +131,21 @@ int demo_seed(struct store *s, struct hclock *clock, const char *url, const char
            "\"Dana Reyes\"},\"data\":{\"appointment\":{\"id\":\"ap_1\",\"starts_at\":"
            "\"2026-11-24T14:30:00Z\",\"staff_ids\":[\"m_sam\"]},\"client\":{\"id\":\"cl_1\","
            "\"name\":\"Dana Reyes\"}}}'\n"
-           "    curl -s %s/v1/me/notifications -H 'Authorization: Bearer %s'\n\n",
+           "    curl -s %s/v1/me/notifications -H 'Authorization: Bearer %s'\n"
+           "  A cancellation: Sam gets an email and an SMS (no provider is configured,\n"
+           "  so the sink keeps what would have been sent):\n"
+           "    curl -s %s/v1/events -H 'Authorization: Bearer %s' \\\n"
+           "      -H 'Content-Type: application/json' -d '{\"id\":\"evt_2\",\"type\":"
+           "\"appointment.cancelled\",\"occurred_at\":\"2026-11-21T09:30:00Z\",\"source\":"
+           "\"client_portal\",\"actor\":{\"kind\":\"client\",\"id\":\"cl_1\",\"name\":"
+           "\"Dana Reyes\"},\"data\":{\"appointment\":{\"id\":\"ap_1\",\"starts_at\":"
+           "\"2026-11-24T14:30:00Z\",\"staff_ids\":[\"m_sam\"]},\"client\":{\"id\":\"cl_1\","
+           "\"name\":\"Dana Reyes\"},\"reason\":\"Unwell\"}}'\n"
+           "    curl -s %s/v1/dev/sink -H 'Authorization: Bearer %s'\n"
+           "    curl -s %s/v1/deliveries -H 'Authorization: Bearer %s'\n\n",
            ws.name, ws.timezone, url,
            admin_key ? admin_key : "(set on first start; set HERALD_ADMIN_KEY to choose one)",
-           api_key, token, url, api_key, url, token);
+           api_key, token, url, api_key, url, token, url, api_key, url, api_key, url, api_key);
     fflush(stdout);
     free(api_key);
     free(token);
