@@ -428,3 +428,17 @@ def test_a_member_without_an_address_gets_no_delivery_on_that_channel(ws):
     assert out["notifications"][0]["channels"] == ["in_app", "email", "push"]
     assert [d["channel"] for d in deliveries(ws)] == ["email"]
     assert balance(ws) == 5
+
+
+def test_a_deleted_member_is_not_sent_what_was_still_due(ws):
+    mid = practitioner(ws, {"channels": "email", "within_days": None})
+    # The outbox row is written with the event; deleting the member before
+    # the deliverer runs (settle) leaves it due.
+    ev, _ = cancel(ws, mid)
+    st, _, _ = ws.host.delete("/v1/members/" + mid)
+    assert st in (200, 204)
+    settle(ws)
+    [d] = deliveries(ws)
+    assert d["status"] in ("skipped", "sent")
+    if d["status"] == "skipped":
+        assert d["reason"] == "member_deleted" and sink(ws) == []

@@ -271,6 +271,11 @@ static int prune_notification(struct sq_conn *c, int64_t nid, int64_t eid, int64
         " AND in_app = 1 AND state = 0) RETURNING mid, unread";
     static const char DEL_NOTIF[] =
         "DELETE FROM notifications WHERE nid = ?1 AND eid = ?2 AND wid = ?3";
+    static const char DEL_ATTEMPTS[] =
+        "DELETE FROM delivery_attempts WHERE did IN "
+        "(SELECT id FROM deliveries WHERE nid = ?1 AND wid = ?2)";
+    static const char DEL_SINK[] =
+        "DELETE FROM sink WHERE did IN (SELECT id FROM deliveries WHERE nid = ?1 AND wid = ?2)";
     static const char DEL_OUTBOX[] = "DELETE FROM deliveries WHERE nid = ?1 AND wid = ?2";
     sqlite3_stmt *st = sq_prep(c, UNREAD_GONE);
     if (!st)
@@ -299,14 +304,19 @@ static int prune_notification(struct sq_conn *c, int64_t nid, int64_t eid, int64
     *deleted += gone;
     if (!gone)
         return STORE_OK;
-    st = sq_prep(c, DEL_OUTBOX);
-    if (!st)
-        return STORE_UNAVAILABLE;
-    sqlite3_bind_int64(st, 1, nid);
-    sqlite3_bind_int64(st, 2, wid);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        return sq_fail(c, "prune outbox");
-    sqlite3_reset(st);
+    /* The outbox rows and what hangs off them: attempts, the sink's copy. */
+    const char *const outbox[] = {DEL_ATTEMPTS, DEL_SINK, DEL_OUTBOX};
+    for (size_t i = 0; i < sizeof outbox / sizeof *outbox; i++) {
+        st = sq_prep(c, outbox[i]);
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int64(st, 1, nid);
+        sqlite3_bind_int64(st, 2, wid);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return sq_fail(c, "prune outbox");
+    }
     return STORE_OK;
 }
 

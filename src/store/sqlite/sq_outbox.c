@@ -90,7 +90,7 @@ int sq_outbox_add(struct sq_conn *c, const struct new_notification *n, int64_t n
     "d.id, d.wid, d.nid, d.eid, d.mid, d.channel, d.provider, d.status, d.to_addr, "     \
     "d.subject, d.body, d.html, d.segments, d.fallback_for, d.attempts, d.claims, "      \
     "d.next_at, d.reason, d.message_id, d.created_at, d.updated_at, m.id, e.id, "         \
-    "d.charged "
+    "d.charged, m.active "
 #define DELIVERY_FROM                                                                     \
     "FROM deliveries d LEFT JOIN members m ON m.mid = d.mid "                             \
     "LEFT JOIN events e ON e.eid = d.eid "
@@ -143,6 +143,20 @@ static int settle_fallback(struct sq_conn *c, int64_t sms_id, bool release, int6
     if (release)
         sqlite3_bind_int64(st, 2, now);
     return step_update(c, st, "fallback");
+}
+
+/* A delivery that will not be sent, and its held fallback with it. */
+static int skip(struct sq_conn *c, int64_t id, const char *reason, int64_t now)
+{
+    sqlite3_stmt *st = sq_prep(c, "UPDATE deliveries SET status = 5, reason = ?2, "
+                                  "updated_at = ?3 WHERE id = ?1");
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, id);
+    sq_bind_text(st, 2, reason);
+    sqlite3_bind_int64(st, 3, now);
+    int rc = step_update(c, st, "skip");
+    return rc == STORE_OK ? settle_fallback(c, id, false, now) : rc;
 }
 
 /* Pays for an SMS; false (and the delivery skipped) when the balance cannot. */
@@ -254,7 +268,16 @@ int sq_outbox_claim(struct sq_conn *c, struct store_req *r)
             struct delivery *d = &q->items[q->n];
             load_delivery(st, a, d);
             bool charged = sqlite3_column_int(st, 23);
+            bool gone = sqlite3_column_type(st, 24) == SQLITE_NULL;
+            bool inactive = !gone && !sqlite3_column_int(st, 24);
             sqlite3_reset(st);
+            if (gone || inactive) {
+                /* Deleted or made inactive since: they receive nothing. */
+                if ((rc = skip(c, d->id, gone ? "member_deleted" : "member_inactive", q->now)) !=
+                    STORE_OK)
+                    return rc;
+                continue;
+            }
             if (d->channel == CH_SMS && !charged) {
                 bool paid = false;
                 if ((rc = charge(c, d, q->now, &paid)) != STORE_OK)

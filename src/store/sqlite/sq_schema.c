@@ -172,14 +172,29 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX windows_closed ON message_windows(wid, last_at) WHERE status <> 0;"
 
     /* The outbox: one row per notification and external channel, written
-     * in the notification's transaction with its rendered payload (patient
+     * in the notification's transaction; the delivery workers send them. */
+    "CREATE TABLE deliveries("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  wid INTEGER NOT NULL,"
+    "  nid INTEGER NOT NULL,"
+    "  mid INTEGER NOT NULL,"
+    "  channel INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX deliveries_due ON deliveries(next_at) WHERE status = 0;"
+    "CREATE INDEX deliveries_notification ON deliveries(nid);",
+
+    /* 3: delivery. The outbox row carries its rendered payload (patient
      * information already removed unless the workspace opted in). status:
      * 0 pending, 1 sending (claimed; next_at is then the lease's end),
      * 2 sent, 3 failed (a retry is due at next_at), 4 dead, 5 skipped,
      * 6 held (an SMS's email fallback, sent only if the SMS cannot be paid).
      * claims counts claims: a result must name the claim it answers, so a
      * sender whose lease ran out cannot overwrite its successor's. */
-    "CREATE TABLE deliveries("
+    "CREATE TABLE deliveries_v3("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  wid INTEGER NOT NULL,"
     "  nid INTEGER NOT NULL,"
@@ -203,10 +218,27 @@ static const char *const MIGRATIONS[] = {
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ");"
+    /* Rows of version 2 (closed message windows) carried no payload: their
+     * emails go out with the window's generic, PHI-free text; their push
+     * entries wait for push, so they are recorded as skipped. */
+    "INSERT INTO deliveries_v3(id, wid, nid, eid, mid, channel, status, to_addr, subject, body, "
+    "  next_at, reason, created_at, updated_at) "
+    "SELECT d.id, d.wid, d.nid, n.eid, d.mid, d.channel, "
+    "  CASE WHEN d.channel = 1 AND m.email IS NOT NULL AND d.status = 0 THEN 0 ELSE 5 END, "
+    "  coalesce(m.email, ''), 'New messages', "
+    "  'You have new messages.\n\nOpen the app for details.\n', d.next_at, "
+    "  CASE WHEN d.channel = 1 AND m.email IS NOT NULL AND d.status = 0 THEN NULL "
+    "       ELSE 'made_before_delivery' END, d.created_at, d.created_at "
+    "FROM deliveries d LEFT JOIN notifications n ON n.nid = d.nid "
+    "LEFT JOIN members m ON m.mid = d.mid;"
+    "DROP TABLE deliveries;"
+    "ALTER TABLE deliveries_v3 RENAME TO deliveries;"
     "CREATE INDEX deliveries_due ON deliveries(channel, next_at) WHERE status IN (0, 1, 3);"
     "CREATE INDEX deliveries_event ON deliveries(eid);"
     "CREATE INDEX deliveries_notification ON deliveries(nid);"
     "CREATE INDEX deliveries_list ON deliveries(wid, id);"
+    "CREATE INDEX deliveries_status ON deliveries(wid, status, id);"
+    "CREATE INDEX deliveries_member ON deliveries(mid);"
     "CREATE INDEX deliveries_fallback ON deliveries(fallback_for) WHERE fallback_for IS NOT NULL;"
 
     "CREATE TABLE delivery_attempts("
