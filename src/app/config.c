@@ -235,9 +235,10 @@ int config_load(struct config *c, int argc, char **argv, FILE *err)
     }
     int longest = c->smtp_timeout_s > c->sms_timeout_s ? c->smtp_timeout_s : c->sms_timeout_s;
     if (c->delivery_lease_s < 2 * longest + 10) {
-        /* A claim must outlive its send, or a slow send is claimed twice. A
-         * send waiting for a connection can take two timeouts: its own,
-         * and the one of the send ahead of it. */
+        /* A lease should outlive the send it covers, with room to spare.
+         * One that ends mid-send (a long queue, a clock jump) is harmless
+         * here (deliver.c keeps the row with its running send), but
+         * another node could not know the send is still running. */
         fprintf(err, "herald: delivery_lease_s (%d) must be at least twice the longest send "
                      "timeout (%d s) plus 10 s\n", c->delivery_lease_s, longest);
         return -1;

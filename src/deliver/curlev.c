@@ -25,7 +25,12 @@ struct curlev {
     struct event *timer;
     struct transfer *transfers; /* running, for curlev_free */
     int running;
+    long max_running;
+    struct transfer *wait_head, *wait_tail; /* not started yet, oldest first */
+    int waiting;
 };
+
+static void start(struct curlev *cv, struct transfer *t);
 
 int curlev_global_init(void)
 {
@@ -51,6 +56,15 @@ static void finish(struct curlev *cv, struct transfer *t, CURLcode rc)
     void *arg = t->arg;
     CURL *easy = t->easy;
     free(t);
+    /* The freed slot goes to the oldest waiting transfer. */
+    if (cv->wait_head && cv->running < cv->max_running && rc != CURLE_ABORTED_BY_CALLBACK) {
+        struct transfer *next = cv->wait_head;
+        cv->wait_head = next->next;
+        if (!cv->wait_head)
+            cv->wait_tail = NULL;
+        cv->waiting--;
+        start(cv, next);
+    }
     done(easy, rc, arg);
 }
 
@@ -135,6 +149,7 @@ struct curlev *curlev_new(struct event_base *base, long max_connections)
     if (!cv->multi)
         abort(); /* out of memory, as everywhere */
     cv->timer = evtimer_new(base, on_timer, cv);
+    cv->max_running = max_connections > 0 ? max_connections : 1;
     curl_multi_setopt(cv->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
     curl_multi_setopt(cv->multi, CURLMOPT_SOCKETDATA, cv);
     curl_multi_setopt(cv->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -144,16 +159,16 @@ struct curlev *curlev_new(struct event_base *base, long max_connections)
     return cv;
 }
 
-void curlev_add(struct curlev *cv, CURL *easy, curlev_done_fn done, void *arg)
+static void start(struct curlev *cv, struct transfer *t)
 {
-    struct transfer *t = xcalloc(1, sizeof *t);
-    t->easy = easy;
-    t->done = done;
-    t->arg = arg;
-    curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
-    CURLMcode mc = curl_multi_add_handle(cv->multi, easy);
+    t->next = t->prev = NULL;
+    curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
+    CURLMcode mc = curl_multi_add_handle(cv->multi, t->easy);
     if (mc != CURLM_OK) {
         hlog_error("deliver: libcurl refused a transfer: %s", curl_multi_strerror(mc));
+        curlev_done_fn done = t->done;
+        void *arg = t->arg;
+        CURL *easy = t->easy;
         free(t);
         done(easy, CURLE_FAILED_INIT, arg);
         return;
@@ -165,9 +180,27 @@ void curlev_add(struct curlev *cv, CURL *easy, curlev_done_fn done, void *arg)
     cv->running++;
 }
 
+void curlev_add(struct curlev *cv, CURL *easy, curlev_done_fn done, void *arg)
+{
+    struct transfer *t = xcalloc(1, sizeof *t);
+    t->easy = easy;
+    t->done = done;
+    t->arg = arg;
+    if (cv->running < cv->max_running) {
+        start(cv, t);
+        return;
+    }
+    if (cv->wait_tail)
+        cv->wait_tail->next = t;
+    else
+        cv->wait_head = t;
+    cv->wait_tail = t;
+    cv->waiting++;
+}
+
 int curlev_running(const struct curlev *cv)
 {
-    return cv->running;
+    return cv->running + cv->waiting;
 }
 
 void curlev_free(struct curlev *cv)
@@ -176,6 +209,12 @@ void curlev_free(struct curlev *cv)
         return;
     while (cv->transfers)
         finish(cv, cv->transfers, CURLE_ABORTED_BY_CALLBACK);
+    while (cv->wait_head) {
+        struct transfer *t = cv->wait_head;
+        cv->wait_head = t->next;
+        t->done(t->easy, CURLE_ABORTED_BY_CALLBACK, t->arg);
+        free(t);
+    }
     curl_multi_cleanup(cv->multi); /* closes cached connections; may call socket_cb */
     event_free(cv->timer);
     free(cv);

@@ -2,7 +2,9 @@
  *
  * One curlev per provider: its connection cache is the provider's, so
  * SMTP sessions and HTTPS connections are reused across messages, and
- * max_connections bounds what the provider may open at once. Transfers
+ * max_connections bounds what the provider may open at once. At most that
+ * many transfers are in libcurl at a time; more wait here, in order, so a
+ * transfer's timeout only starts when it can have a connection. Transfers
  * run on the loop thread; nothing here blocks (name resolution runs on
  * libcurl's resolver thread). */
 #ifndef HERALD_DELIVER_CURLEV_H
@@ -21,8 +23,10 @@ typedef void (*curlev_done_fn)(CURL *easy, CURLcode rc, void *arg);
 int curlev_global_init(void);
 
 struct curlev *curlev_new(struct event_base *base, long max_connections);
-/* Starts a transfer. On a setup failure done runs before this returns. */
+/* Starts a transfer, or queues it behind the running ones. On a setup
+ * failure done runs before this returns. */
 void curlev_add(struct curlev *cv, CURL *easy, curlev_done_fn done, void *arg);
+/* Transfers running and waiting. */
 int curlev_running(const struct curlev *cv);
 /* Aborts what is running (each done runs with CURLE_ABORTED_BY_CALLBACK)
  * and closes the cached connections. */

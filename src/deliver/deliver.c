@@ -4,7 +4,16 @@
  * due rows as the provider has free slots; each claimed row becomes a job;
  * each finished job stores its outcome and frees its slot, which asks for
  * another claim. When nothing is due the timer waits for the earliest
- * next_at (a retry, or a lease that ends); new rows kick the cycle. */
+ * next_at (a retry, or a lease that ends), and looks every 30 s anyway;
+ * new rows kick the cycle.
+ *
+ * A job is never sent twice by this process: a row it still has in flight
+ * that comes back (its lease ran out: a slow send, a clock jump) is taken
+ * over by the running job, whose outcome then answers the newer claim. An
+ * outcome the store could not take is offered again; it is never dropped
+ * while the process lives. A provider's configuration error (refused
+ * credentials, an unverifiable server) pauses its channel instead of
+ * spending the deliveries' attempts. */
 #include "deliver/provider.h"
 #include "deliver/curlev.h"
 #include "core/clock.h"
@@ -21,6 +30,7 @@
 
 #define CLAIM_MAX 256        /* rows per channel per claim (sq_outbox's cap) */
 #define POLL_MS (30 * 1000)  /* a look at the outbox even when nothing says so */
+#define RESUBMIT_MS 1000     /* an outcome the store refused is offered again */
 
 struct waiter {
     struct waiter *next;
@@ -39,6 +49,7 @@ struct deliverer {
     struct send_job *jobs;                /* in flight, for deliverer_free */
     int in_flight[CH_COUNT];              /* jobs until their outcome is stored */
     int in_flight_total;
+    int64_t paused_until[CH_COUNT];       /* a configuration error's pause (clock ms) */
     bool claiming, again, stopped, closing;
     int last_rc;
     struct event *timer;
@@ -203,6 +214,14 @@ static void job_free(struct deliverer *d, struct send_job *job)
     free(job);
 }
 
+static struct send_job *job_find(struct deliverer *d, int64_t id)
+{
+    for (struct send_job *j = d->jobs; j; j = j->next)
+        if (j->d.id == id)
+            return j;
+    return NULL;
+}
+
 static void job_finished(struct deliverer *d, struct send_job *job, int status)
 {
     metrics_delivery(d->metrics, job->d.channel, status);
@@ -213,18 +232,71 @@ static void job_finished(struct deliverer *d, struct send_job *job, int status)
         claim(d);
 }
 
+static void submit_result(struct deliverer *d, struct send_job *job);
+
+static void on_resubmit(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct send_job *job = arg;
+    submit_result(job->owner, job);
+}
+
 static void on_result_stored(struct store_req *r)
 {
     struct st_outbox_result *q = (struct st_outbox_result *)r;
     struct send_job *job = r->arg;
     struct deliverer *d = job->owner;
     if (r->rc != STORE_OK) {
-        /* The row stays claimed; its lease brings it back. */
-        hlog_warn("deliver: could not store the outcome of delivery %lld (store error %d); it "
-                  "is retried when its lease ends", (long long)job->d.id, r->rc);
+        /* Kept, and offered again: dropping it would send the message twice. */
+        hlog_warn("deliver: could not store the outcome of delivery %lld (store error %d); "
+                  "trying again", (long long)job->d.id, r->rc);
         d->last_rc = r->rc;
+        struct timeval tv = {RESUBMIT_MS / 1000, RESUBMIT_MS % 1000 * 1000};
+        event_base_once(d->base, -1, EV_TIMEOUT, on_resubmit, job, &tv);
+        return;
     }
-    job_finished(d, job, r->rc == STORE_OK ? q->status : DS_SENDING);
+    if (q->status == DS_SENDING && q->claims != job->d.claims) {
+        submit_result(d, job); /* re-claimed while in flight: answer the new claim */
+        return;
+    }
+    job_finished(d, job, q->status);
+}
+
+static void submit_result(struct deliverer *d, struct send_job *job)
+{
+    const struct send_result *res = &job->result;
+    struct st_outbox_result *q = ARENA_NEW(&job->arena, struct st_outbox_result);
+    q->base.op = ST_OUTBOX_RESULT;
+    q->base.done = on_result_stored;
+    q->base.arg = job;
+    q->base.arena = &job->arena;
+    q->id = job->d.id;
+    q->claims = job->d.claims;
+    q->now = job->finished_at;
+    q->latency_ms = job->latency_ms;
+    q->ok = res->outcome == SEND_OK;
+    q->permanent = res->outcome == SEND_PERMANENT;
+    q->config_error = res->outcome == SEND_CONFIG;
+    q->answer = res->answer ? res->answer : (q->ok ? "accepted" : "failed");
+    q->message_id = res->message_id;
+    q->max_attempts = d->max_attempts;
+    q->retry_at = job->retry_at;
+    store_submit(d->store, &q->base);
+}
+
+/* A configuration error stops the channel for a while, not the message. */
+static void pause_channel(struct deliverer *d, struct send_job *job, int64_t until)
+{
+    int ch = job->d.channel;
+    if (d->paused_until[ch] >= until)
+        return;
+    if (d->paused_until[ch] < job->finished_at)
+        hlog_error("deliver: %s provider %s: %s; %s is paused for %lld s (check its settings)",
+                   channel_name(ch), job->provider->ops->name, job->result.answer,
+                   channel_name(ch), (long long)((until - job->finished_at) / 1000));
+    d->paused_until[ch] = until;
+    arm(d, until);
 }
 
 void provider_done(struct send_job *job)
@@ -239,27 +311,20 @@ void provider_done(struct send_job *job)
         job_finished(d, job, DS_SENT);
         return;
     }
-    int64_t now = hclock_now_ms(d->clock);
-    struct st_outbox_result *q = ARENA_NEW(&job->arena, struct st_outbox_result);
-    q->base.op = ST_OUTBOX_RESULT;
-    q->base.done = on_result_stored;
-    q->base.arg = job;
-    q->base.arena = &job->arena;
-    q->id = job->d.id;
-    q->claims = job->d.claims;
-    q->now = now;
-    q->latency_ms = (int64_t)((hclock_mono_ns() - job->started_ns) / 1000000);
-    q->ok = res->outcome == SEND_OK;
-    q->permanent = res->outcome == SEND_PERMANENT;
-    q->answer = res->answer ? res->answer : (q->ok ? "accepted" : "failed");
-    q->message_id = res->message_id;
-    q->max_attempts = d->max_attempts;
-    q->retry_at = now + deliver_backoff_ms(job->d.attempts + 1, d->backoff_ms, d->backoff_max_ms,
+    job->finished_at = hclock_now_ms(d->clock);
+    job->latency_ms = (int64_t)((hclock_mono_ns() - job->started_ns) / 1000000);
+    if (res->outcome == SEND_CONFIG) {
+        job->retry_at = job->finished_at + d->backoff_ms;
+        pause_channel(d, job, job->retry_at);
+    } else {
+        job->retry_at = job->finished_at +
+                        deliver_backoff_ms(job->d.attempts + 1, d->backoff_ms, d->backoff_max_ms,
                                            res->retry_after_ms, next_random(d));
+    }
     if (res->outcome != SEND_OK)
         hlog_info("deliver: %s delivery %lld attempt %d: %s", channel_name(job->d.channel),
-                  (long long)job->d.id, job->d.attempts + 1, q->answer);
-    store_submit(d->store, &q->base);
+                  (long long)job->d.id, job->d.attempts + 1, res->answer ? res->answer : "");
+    submit_result(d, job);
 }
 
 void provider_result(struct send_job *job, enum send_outcome outcome, const char *fmt, ...)
@@ -267,8 +332,16 @@ void provider_result(struct send_job *job, enum send_outcome outcome, const char
     job->result.outcome = outcome;
     va_list ap;
     va_start(ap, fmt);
-    job->result.answer = arena_vprintf(&job->arena, fmt, ap);
+    char *answer = arena_vprintf(&job->arena, fmt, ap);
     va_end(ap);
+    /* A provider's words go to the log and the API: one line, bounded. */
+    size_t n = strlen(answer);
+    if (n > ANSWER_MAX)
+        answer[n = ANSWER_MAX] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)answer[i] < 0x20 || answer[i] == 0x7f)
+            answer[i] = ' ';
+    job->result.answer = answer;
 }
 
 /* ---- claiming ---- */
@@ -294,6 +367,11 @@ static void copy_delivery(struct arena *a, struct delivery *to, const struct del
 
 static void start_job(struct deliverer *d, const struct delivery *row)
 {
+    struct send_job *running = job_find(d, row->id);
+    if (running) { /* its lease ran out while we still send it */
+        running->d.claims = row->claims;
+        return;
+    }
     struct provider *p = d->providers[row->channel];
     struct send_job *job = xcalloc(1, sizeof *job);
     job->provider = p;
@@ -313,11 +391,15 @@ static void on_claimed(struct store_req *r)
 {
     struct st_outbox_claim *q = (struct st_outbox_claim *)r;
     struct deliverer *d = r->arg;
-    d->claiming = false;
     bool more = false;
     int64_t wake = 0;
+    /* d->claiming stays set while the jobs start, so one that finishes at
+     * once (a store that refuses) asks for a claim by setting d->again
+     * rather than running one inside this one. */
     if (r->rc == STORE_OK) {
-        for (size_t i = 0; i < q->n; i++)
+        /* Stopping: what was just claimed waits for its lease, unsent,
+         * rather than being cut off half-way by the exit. */
+        for (size_t i = 0; i < q->n && !d->stopped; i++)
             start_job(d, &q->items[i]);
         for (int ch = 0; ch < CH_COUNT; ch++) {
             int64_t due = q->next_due[ch];
@@ -327,7 +409,7 @@ static void on_claimed(struct store_req *r)
             if (due > q->now) {
                 if (!wake || due < wake)
                     wake = due;
-            } else if (d->in_flight[ch] < p->capacity) {
+            } else if (d->in_flight[ch] < p->capacity && d->paused_until[ch] <= q->now) {
                 more = true; /* a full batch, or a fallback the claim released */
             } /* else due but no room: a finishing job claims again */
         }
@@ -336,16 +418,18 @@ static void on_claimed(struct store_req *r)
         d->last_rc = r->rc;
         wake = hclock_now_ms(d->clock) + 1000;
     }
+    int64_t now = q->now;
     struct arena *a = r->arena; /* r lives in it */
     arena_reset(a);
     free(a);
-    if (wake)
-        arm(d, wake);
-    if (d->again || more) {
+    d->claiming = false;
+    arm(d, wake ? wake : now + POLL_MS);
+    if (!d->stopped && (d->again || more)) {
         d->again = false;
         claim(d);
         return;
     }
+    d->again = false;
     settle(d);
 }
 
@@ -357,6 +441,7 @@ static void claim(struct deliverer *d)
         d->again = true;
         return;
     }
+    int64_t now = hclock_now_ms(d->clock);
     struct arena *a = xcalloc(1, sizeof *a);
     struct st_outbox_claim *q = ARENA_NEW(a, struct st_outbox_claim);
     bool any = false;
@@ -364,14 +449,14 @@ static void claim(struct deliverer *d)
         struct provider *p = d->providers[ch];
         if (!p)
             continue;
-        int room = p->capacity - d->in_flight[ch];
+        int room = d->paused_until[ch] > now ? 0 : p->capacity - d->in_flight[ch];
         q->quota[ch] = room > CLAIM_MAX ? CLAIM_MAX : room > 0 ? room : 0;
         q->provider[ch] = p->ops->name;
         any |= q->quota[ch] > 0;
     }
     if (!any) {
         free(a);
-        settle(d); /* every provider is busy; a finishing job claims again */
+        settle(d); /* every provider is busy or paused; a finishing job claims again */
         return;
     }
     d->claiming = true;
@@ -379,7 +464,7 @@ static void claim(struct deliverer *d)
     q->base.done = on_claimed;
     q->base.arg = d;
     q->base.arena = a;
-    q->now = hclock_now_ms(d->clock);
+    q->now = now;
     q->lease_ms = d->lease_ms;
     store_submit(d->store, &q->base);
 }
@@ -463,7 +548,7 @@ void deliverer_free(struct deliverer *d)
             free(p);
         }
     }
-    while (d->jobs) /* sink sends whose answer the closed store never gave */
+    while (d->jobs) /* sink sends, or outcomes, the closed store never answered */
         job_free(d, d->jobs);
     struct waiter *w = d->waiters;
     while (w) { /* their requests are gone with the server */

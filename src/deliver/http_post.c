@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define ANSWER_MAX (16 * 1024)
+#define BODY_KEPT_MAX (16 * 1024)
 
 struct post {
     struct send_job *job;
@@ -26,8 +26,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
     struct post *p = arg;
     size_t len = size * n;
-    if (p->answer.len < ANSWER_MAX) {
-        size_t keep = ANSWER_MAX - p->answer.len;
+    if (p->answer.len < BODY_KEPT_MAX) {
+        size_t keep = BODY_KEPT_MAX - p->answer.len;
         buf_add(&p->answer, data, len < keep ? len : keep);
     }
     return len;
@@ -63,7 +63,10 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
     struct hclock *clock = job->provider->env.clock;
     a.retry_after_ms = deliver_retry_after_ms(p->retry_after[0] ? p->retry_after : NULL,
                                               hclock_now_ms(clock));
-    if (rc != CURLE_OK)
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+        rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_UNSUPPORTED_PROTOCOL)
+        provider_result(job, SEND_CONFIG, "%s", a.error); /* our settings */
+    else if (rc != CURLE_OK)
         provider_result(job, SEND_TRANSIENT, "%s", a.error);
     else
         provider_result(job, deliver_http_outcome(a.status), "%ld", a.status);

@@ -50,7 +50,8 @@ static void encoded_words(struct buf *b, const char *s)
         }
         char enc[4 * ((WORD_BYTES + 2) / 3) + 1];
         EVP_EncodeBlock((unsigned char *)enc, raw, (int)take);
-        buf_printf(b, "%s=?UTF-8?B?%s?=", first ? "" : " ", enc);
+        /* one word per line (folded), so no line nears SMTP's 998 limit */
+        buf_printf(b, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", enc);
         first = false;
         i += take;
     }

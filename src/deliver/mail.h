@@ -17,7 +17,7 @@ void mail_date(int64_t ms, char out[MAIL_DATE_MAX]);
 
 /* Appends text as header content: as it is when it is printable ASCII,
  * else as =?UTF-8?B?...?= words of at most 75 characters, split between
- * whole UTF-8 characters. */
+ * whole UTF-8 characters, one per folded line ("\r\n "). */
 void mail_header_text(struct buf *b, const char *text);
 
 /* Appends "Display Name" <addr> (or <addr> alone when name is empty). */

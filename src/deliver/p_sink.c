@@ -16,10 +16,16 @@ static int sink_open(struct provider *p, const struct deliver_settings *s)
     return 0;
 }
 
+static void sink_send(struct provider *p, struct send_job *job);
+
 static void on_recorded(struct store_req *r)
 {
     struct st_sink_send *q = (struct st_sink_send *)r;
     struct send_job *job = r->arg;
+    if (r->rc == STORE_OK && q->status == DS_SENDING && q->claims != job->d.claims) {
+        sink_send(job->provider, job); /* re-claimed meanwhile: record for the new claim */
+        return;
+    }
     if (r->rc != STORE_OK)
         provider_result(job, SEND_TRANSIENT, "the sink could not record it (store error %d)",
                         r->rc);

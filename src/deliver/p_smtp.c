@@ -137,10 +137,19 @@ static void smtp_done(CURL *easy, CURLcode rc, void *arg)
         enum send_outcome out = reply ? deliver_smtp_outcome(reply) : SEND_TRANSIENT;
         if (out == SEND_OK) /* a good reply code but a failed transfer */
             out = SEND_TRANSIENT;
-        if (rc == CURLE_LOGIN_DENIED || rc == CURLE_USE_SSL_FAILED ||
-            rc == CURLE_PEER_FAILED_VERIFICATION)
-            hlog_error("deliver: smtp: %s: check the smtp_* settings",
-                       curl_easy_strerror(rc));
+        switch (rc) { /* our settings, not the message */
+        case CURLE_LOGIN_DENIED:
+        case CURLE_USE_SSL_FAILED:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+            out = SEND_CONFIG;
+            break;
+        default:
+            break;
+        }
         const char *detail = m->errbuf[0] ? m->errbuf : curl_easy_strerror(rc);
         if (reply)
             provider_result(job, out, "smtp %ld: %s", reply, detail);

@@ -75,12 +75,6 @@ static void twilio_answer(struct send_job *job, const struct http_answer *a)
         if (sid)
             job->result.message_id = arena_strdup(&job->arena, sid);
         provider_result(job, SEND_OK, "%ld %s", a->status, sid ? sid : "accepted");
-    } else if (a->status == 401 || a->status == 403) {
-        /* Our credentials, not the message: keep it for when they are fixed. */
-        hlog_error("deliver: twilio refused our credentials (%ld): check twilio_account_sid "
-                   "and twilio_auth_token", a->status);
-        provider_result(job, SEND_TRANSIENT, "%ld %lld: %.200s", a->status, (long long)code,
-                        msg ? msg : "authentication failed");
     } else {
         enum send_outcome out = job->result.outcome;
         if (code || msg)

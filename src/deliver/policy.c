@@ -38,6 +38,8 @@ enum send_outcome deliver_http_outcome(long status)
         return SEND_OK;
     if (status == 408 || status == 425 || status == 429 || status >= 500 || status < 100)
         return SEND_TRANSIENT;
+    if (status == 401 || status == 403)
+        return SEND_CONFIG;
     return SEND_PERMANENT;
 }
 
@@ -45,6 +47,8 @@ enum send_outcome deliver_smtp_outcome(long reply)
 {
     if (reply >= 200 && reply < 400)
         return SEND_OK;
+    if (reply == 530 || reply == 534 || reply == 535 || reply == 538)
+        return SEND_CONFIG; /* authentication required, refused, or needs TLS */
     if (reply >= 500 && reply < 600)
         return SEND_PERMANENT;
     return SEND_TRANSIENT; /* 4xx, or no reply at all */

@@ -13,6 +13,7 @@ enum send_outcome {
     SEND_OK,
     SEND_TRANSIENT, /* try again later */
     SEND_PERMANENT, /* the provider refused this message for good */
+    SEND_CONFIG,    /* our side is wrong (credentials, TLS trust): pause, keep it */
     SEND_RECORDED,  /* the provider stored the outcome itself (the sink) */
 };
 
@@ -23,7 +24,7 @@ enum send_outcome {
 int64_t deliver_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms, int64_t retry_after_ms,
                            uint32_t rnd);
 
-/* An HTTP provider's status code. */
+/* An HTTP provider's status code (401 and 403 are SEND_CONFIG). */
 enum send_outcome deliver_http_outcome(long status);
 
 /* An SMTP server's last reply code (0: none, e.g. no connection). */

@@ -30,6 +30,7 @@ struct send_job {
     struct delivery d;
     uint64_t started_ns;
     struct send_result result;
+    int64_t finished_at, latency_ms, retry_at; /* set by provider_done */
     void *owner;             /* the deliverer's */
     struct send_job *prev, *next;
 };
@@ -64,6 +65,9 @@ struct provider {
 };
 
 void provider_done(struct send_job *job);
+
+/* Longest answer kept (the log and the API show it). */
+#define ANSWER_MAX 300
 
 /* A result: outcome plus a printf-style answer in the job's arena. */
 void provider_result(struct send_job *job, enum send_outcome outcome, const char *fmt, ...)

@@ -294,6 +294,7 @@ struct st_outbox_result {
     struct store_req base;
     int64_t id, claims, now, latency_ms;
     bool ok, permanent;
+    bool config_error; /* our configuration, not the message: no attempt is spent */
     const char *answer, *message_id;
     int64_t retry_at;  /* a transient failure's next try */
     int max_attempts;

@@ -3,11 +3,12 @@ Messages API shape and a generic JSON gateway. It keeps every request and
 answers as the test scripts it, per recipient number:
 
   peer.script["+15550100"] = [(500, {}, ""), (429, {"Retry-After": "120"}, ""),
-                              "close"]  # then the default answer
+                              "close", ("slow", 0.5)]  # then the default answer
 """
 import http.server
 import json
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 
@@ -51,6 +52,9 @@ class SmsPeer:
                     peer.requests.append(req)
                     plan = peer.script.get(req.to)
                     answer = plan.pop(0) if plan else None
+                if isinstance(answer, tuple) and answer[0] == "slow":
+                    time.sleep(answer[1])  # a slow gateway: the answer comes late
+                    answer = None
                 if answer == "close":  # no answer at all
                     self.close_connection = True
                     self.connection.shutdown(2)

@@ -94,7 +94,7 @@ class SmtpPeer:
         ok = (auth_data.login.decode(), auth_data.password.decode()) == self.auth
         with self.lock:
             self.logins.append((mechanism, auth_data.login.decode(), ok))
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535
 
     def start(self):
         kwargs = {}

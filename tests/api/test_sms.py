@@ -285,3 +285,46 @@ def test_bad_sms_settings_stop_the_start(tmp_path, args, says):
     with pytest.raises(RuntimeError) as e:
         h.start()
     assert says in str(e.value)
+
+
+def test_refused_credentials_pause_the_channel_without_spending_attempts(webhook, peer):
+    ws = workspace(webhook)
+    mid, phone = practitioner(ws)
+    peer.script[phone] = [(401, {}, {"error": "bad key"})] * 3
+    cancel(ws, mid)
+    settle(ws)
+    d = delivery(ws)
+    assert d["status"] == "failed" and d["attempts"] == [] and "401" in d["reason"]
+    for _ in range(3):  # more than delivery_max_attempts pauses: never dead
+        settle(ws, 10)
+    d = delivery(ws)
+    assert d["status"] == "sent" and len(d["attempts"]) == 1
+    assert len(peer.to(phone)) == 4
+
+
+def test_a_dead_sms_sends_its_email_fallback(webhook, peer):
+    ws = workspace(webhook)
+    mid, phone = practitioner(ws)
+    ws.member(mid, "practitioner", phone=phone, email=mid + "@clinic.example",
+              timezone="Europe/Dublin", locale="en-IE")
+    peer.script[phone] = [(422, {}, {"error": "unroutable"})]
+    cancel(ws, mid)
+    settle(ws)
+    st, body, _ = ws.host.get("/v1/deliveries")
+    got = {d["channel"]: d for d in body["items"]}
+    assert got["sms"]["status"] == "dead"
+    assert got["email"]["status"] == "sent" and got["email"]["fallback_for"] == got["sms"]["id"]
+
+
+def test_a_send_whose_lease_runs_out_in_flight_is_not_sent_twice(webhook, peer):
+    ws = workspace(webhook)
+    mid, phone = practitioner(ws)
+    peer.script[phone] = [("slow", 0.5)]
+    cancel(ws, mid)
+    # While the gateway takes its time, the clock jumps past the lease
+    # (120 s): the row comes back, but the send in flight still owns it.
+    settle(ws, 200)
+    settle(ws)
+    d = delivery(ws)
+    assert d["status"] == "sent" and len(d["attempts"]) == 1
+    assert len(peer.to(phone)) == 1

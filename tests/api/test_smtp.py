@@ -3,6 +3,7 @@ what arrives (headers, both parts, no PHI unless the workspace opts in),
 connection reuse, STARTTLS, implicit TLS, AUTH, and how refusals are
 retried (4xx), dead-lettered (5xx, or too many attempts)."""
 import concurrent.futures
+import email.header
 import email.utils
 import os
 import re
@@ -144,14 +145,22 @@ def test_html_part_escapes_what_came_from_the_event(plain):
 def test_non_ascii_sender_and_subject_are_encoded_words(plain):
     h, peer = plain
     ws = Workspace(h.url)
-    ws.host.patch("/v1/workspace", {"email_sender_name": "Clínica Müller – Physio"})
+    name = "Clínica Müller – Physiothérapie & Réadaptation de la Côte d’Émeraude"
+    st, body, _ = ws.host.patch("/v1/workspace", {"email_sender_name": name})
+    assert st == 200, body
     mid = practitioner(ws, locale="fr-FR")
     cancel(ws, mid)
     settle(ws)
     [m] = to(peer, mid + "@clinic.example")
     raw_headers = m.raw.split(b"\r\n\r\n")[0].decode("ascii")  # 7-bit on the wire
     assert "=?UTF-8?B?" in raw_headers
-    assert m.msg["From"].addresses[0].display_name == "Clínica Müller – Physio"
+    assert "\r\n =?UTF-8?B?" in raw_headers  # a long name is folded
+    assert max(len(line) for line in raw_headers.split("\r\n")) <= 998
+    # Decoded per RFC 2047 (the space between encoded words is not text;
+    # Python's address parser keeps it, so decode the raw header instead).
+    raw_from = re.search(r"\r\nFrom: (.*?) <", "\r\n" + raw_headers, re.S).group(1)
+    words = email.header.decode_header(raw_from.replace("\r\n", ""))
+    assert str(email.header.make_header(words)) == name
     assert str(m.msg["Subject"]).startswith("Cancellation: dim. 22 nov")
 
 
@@ -314,3 +323,23 @@ def test_bad_email_settings_stop_the_start(tmp_path, args, says):
     with pytest.raises(RuntimeError) as e:
         h.start()
     assert says in str(e.value)
+
+
+def test_a_refused_login_pauses_email_and_spends_no_attempt(tmp_path):
+    peer = SmtpPeer(tls="starttls", auth=("herald", "s3cret")).start()
+    h = start_herald(str(tmp_path), peer, "--smtp-username", "herald",
+                     env={"HERALD_SMTP_PASSWORD": "wrong"})
+    try:
+        ws = Workspace(h.url)
+        mid = practitioner(ws)
+        cancel(ws, mid)
+        settle(ws)
+        for _ in range(4):  # past delivery_max_attempts (3): still waiting, not dead
+            settle(ws, 10)
+        [d] = deliveries(ws)
+        assert d["status"] == "failed" and d["attempts"] == []
+        assert "535" in d["reason"] or "Login denied" in d["reason"]
+        assert peer.messages == [] and len(peer.logins) >= 4
+    finally:
+        assert h.stop() == 0
+        peer.stop()

@@ -361,6 +361,20 @@ static int add_attempt(struct sq_conn *c, int64_t id, int n, int64_t at, bool ok
     return step_update(c, st, "attempt");
 }
 
+/* Whether an SMS's held email may go out instead (workspace setting). */
+static int fallback_allowed(struct sq_conn *c, int64_t sms_id, bool *allowed)
+{
+    sqlite3_stmt *st = sq_prep(c, "SELECT w.sms_fallback_to_email FROM deliveries d "
+                                  "JOIN workspaces w ON w.wid = d.wid WHERE d.id = ?1");
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, sms_id);
+    int rc = sqlite3_step(st);
+    *allowed = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "fallback setting");
+}
+
 int sq_outbox_result(struct sq_conn *c, struct store_req *r)
 {
     R(st_outbox_result);
@@ -372,6 +386,20 @@ int sq_outbox_result(struct sq_conn *c, struct store_req *r)
     q->status = status;
     if (!current)
         return STORE_OK; /* a stale claim: its successor decides */
+    if (q->config_error) {
+        /* Our settings failed, not the message: it waits, no attempt spent. */
+        sqlite3_stmt *st = sq_prep(c, "UPDATE deliveries SET status = 3, next_at = ?2, "
+                                      "reason = ?3, updated_at = ?4 WHERE id = ?1");
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int64(st, 1, q->id);
+        sqlite3_bind_int64(st, 2, q->retry_at);
+        sq_bind_text(st, 3, q->answer);
+        sqlite3_bind_int64(st, 4, q->now);
+        if ((rc = step_update(c, st, "paused")) == STORE_OK)
+            q->status = DS_FAILED;
+        return rc;
+    }
     attempts++;
     if ((rc = add_attempt(c, q->id, attempts, q->now, q->ok, q->answer, q->latency_ms)) !=
         STORE_OK)
@@ -397,9 +425,13 @@ int sq_outbox_result(struct sq_conn *c, struct store_req *r)
     if ((rc = step_update(c, st, "result")) != STORE_OK)
         return rc;
     q->status = status;
-    if (channel == CH_SMS && status != DS_FAILED)
-        return settle_fallback(c, q->id, false, q->now);
-    return STORE_OK;
+    if (channel != CH_SMS || status == DS_FAILED)
+        return STORE_OK;
+    /* Sent: the held email is not needed. Dead: it goes instead, if allowed. */
+    bool release = false;
+    if (status == DS_DEAD && (rc = fallback_allowed(c, q->id, &release)) != STORE_OK)
+        return rc;
+    return settle_fallback(c, q->id, release, q->now);
 }
 
 int sq_sink_send(struct sq_conn *c, struct store_req *r)
