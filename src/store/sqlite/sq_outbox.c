@@ -145,6 +145,20 @@ static int settle_fallback(struct sq_conn *c, int64_t sms_id, bool release, int6
     return step_update(c, st, "fallback");
 }
 
+/* Whether an SMS's held email may go out instead (workspace setting). */
+static int fallback_allowed(struct sq_conn *c, int64_t sms_id, bool *allowed)
+{
+    sqlite3_stmt *st = sq_prep(c, "SELECT w.sms_fallback_to_email FROM deliveries d "
+                                  "JOIN workspaces w ON w.wid = d.wid WHERE d.id = ?1");
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, sms_id);
+    int rc = sqlite3_step(st);
+    *allowed = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "fallback setting");
+}
+
 /* A delivery that will not be sent, and its held fallback with it. */
 static int skip(struct sq_conn *c, int64_t id, const char *reason, int64_t now)
 {
@@ -165,7 +179,6 @@ static int charge(struct sq_conn *c, const struct delivery *d, int64_t now, bool
     static const char DEBIT[] = "UPDATE workspaces SET credits = credits - ?2 "
                                 "WHERE wid = ?1 AND credits >= ?2 RETURNING credits, "
                                 "sms_fallback_to_email";
-    static const char FLAGS[] = "SELECT sms_fallback_to_email FROM workspaces WHERE wid = ?1";
     static const char LEDGER[] = "INSERT INTO credit_ledger(wid, delta, balance, reason, ref, at) "
                                  "VALUES (?1, ?2, ?3, 'sms', ?4, ?5)";
     static const char CHARGED[] = "UPDATE deliveries SET charged = 1 WHERE id = ?1";
@@ -211,12 +224,9 @@ static int charge(struct sq_conn *c, const struct delivery *d, int64_t now, bool
     sqlite3_bind_int64(st, 2, now);
     if ((rc = step_update(c, st, "skip")) != STORE_OK)
         return rc;
-    st = sq_prep(c, FLAGS);
-    if (!st)
-        return STORE_UNAVAILABLE;
-    sqlite3_bind_int64(st, 1, d->wid);
-    bool fallback = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
+    bool fallback;
+    if ((rc = fallback_allowed(c, d->id, &fallback)) != STORE_OK)
+        return rc;
     return settle_fallback(c, d->id, fallback, now);
 }
 
@@ -359,20 +369,6 @@ static int add_attempt(struct sq_conn *c, int64_t id, int n, int64_t at, bool ok
     sq_bind_text(st, 5, answer);
     sqlite3_bind_int64(st, 6, latency_ms);
     return step_update(c, st, "attempt");
-}
-
-/* Whether an SMS's held email may go out instead (workspace setting). */
-static int fallback_allowed(struct sq_conn *c, int64_t sms_id, bool *allowed)
-{
-    sqlite3_stmt *st = sq_prep(c, "SELECT w.sms_fallback_to_email FROM deliveries d "
-                                  "JOIN workspaces w ON w.wid = d.wid WHERE d.id = ?1");
-    if (!st)
-        return STORE_UNAVAILABLE;
-    sqlite3_bind_int64(st, 1, sms_id);
-    int rc = sqlite3_step(st);
-    *allowed = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "fallback setting");
 }
 
 int sq_outbox_result(struct sq_conn *c, struct store_req *r)
