@@ -12,6 +12,7 @@ static void usage(FILE *out)
                  "  serve       run the server (herald serve --help)\n"
                  "  workspace   create or list workspaces\n"
                  "  key         create, list or revoke a workspace's API keys\n"
+                 "  vapid       print the Web Push (VAPID) public key\n"
                  "  version     print the version\n",
             HERALD_VERSION);
 }
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
         return app_workspace(argc - 2, argv + 2);
     if (!strcmp(cmd, "key"))
         return app_key(argc - 2, argv + 2);
+    if (!strcmp(cmd, "vapid"))
+        return app_vapid(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("herald %s\n", HERALD_VERSION);
         return 0;

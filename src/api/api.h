@@ -25,6 +25,7 @@ struct api_config {
     const char *metrics_token; /* NULL: /metrics is open */
     int json_max_depth;
     int default_token_ttl_s;
+    bool allow_insecure_push; /* http:// Web Push endpoints (tests) */
 };
 
 struct api {
@@ -36,6 +37,7 @@ struct api {
     struct live_hub *hub;
     struct upkeep *upkeep;
     struct deliverer *deliverer;
+    const char *vapid_public; /* the Web Push key browsers subscribe with */
     uint8_t admin_key_hash[SHA256_LEN];
     bool ready;
 };

@@ -124,6 +124,11 @@ void h_conversation_read(struct api_call *call);
 void h_test_clock_post(struct api_call *call);
 void h_deliveries_list(struct api_call *call);
 void h_dev_sink(struct api_call *call);
+void h_vapid_key(struct api_call *call);
+void h_device_put(struct api_call *call);
+void h_device_patch(struct api_call *call);
+void h_device_list(struct api_call *call);
+void h_device_delete(struct api_call *call);
 
 /* opaque cursors (cursor.c): the feed's use its filter as `filter`; the
  * delivery log's use CURSOR_DELIVERIES, so one is never taken for the other */

@@ -120,9 +120,18 @@ static void on_sink(struct store_req *r)
         jw_kstr(&w, "to", m->to);
         if (m->channel == CH_EMAIL)
             jw_kstr(&w, "subject", m->subject);
+        if (m->channel == CH_PUSH)
+            jw_kstr(&w, "title", m->subject);
         jw_kstr(&w, "text", m->body);
         if (m->channel == CH_EMAIL)
             jw_kstr(&w, "html", m->html);
+        if (m->channel == CH_PUSH) {
+            jw_key(&w, "data");
+            if (m->data)
+                jw_raw(&w, m->data, strlen(m->data));
+            else
+                jw_null(&w);
+        }
         jw_ktime(&w, "at", m->at);
         jw_obj_end(&w);
     }

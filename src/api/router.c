@@ -51,6 +51,11 @@ static const struct route ROUTES[] = {
     ROUTE(HTTP_VERB_GET, "/v1/me/preferences", NEED_MEMBER, h_prefs_get),
     ROUTE(HTTP_VERB_PATCH, "/v1/me/preferences", NEED_MEMBER, h_prefs_patch),
     STREAM(HTTP_VERB_GET, "/v1/me/stream", NEED_MEMBER, h_stream),
+    ROUTE(HTTP_VERB_GET, "/v1/me/devices", NEED_MEMBER, h_device_list),
+    ROUTE(HTTP_VERB_PUT, "/v1/me/devices/{id}", NEED_MEMBER, h_device_put),
+    ROUTE(HTTP_VERB_PATCH, "/v1/me/devices/{id}", NEED_MEMBER, h_device_patch),
+    ROUTE(HTTP_VERB_DELETE, "/v1/me/devices/{id}", NEED_MEMBER, h_device_delete),
+    ROUTE(HTTP_VERB_GET, "/v1/push/vapid-public-key", NEED_NONE, h_vapid_key),
     ROUTE(HTTP_VERB_POST, "/v1/me/conversations/{id}/read", NEED_MEMBER, h_conversation_read),
     ROUTE(HTTP_VERB_POST, "/v1/conversations/{id}/read", NEED_WORKSPACE, h_conversation_read),
     ROUTE(HTTP_VERB_GET, "/v1/deliveries", NEED_WORKSPACE, h_deliveries_list),
@@ -88,6 +93,7 @@ void api_config_default(struct api_config *cfg)
     cfg->metrics_token = NULL;
     cfg->json_max_depth = 32;
     cfg->default_token_ttl_s = 3600;
+    cfg->allow_insecure_push = false;
 }
 
 /* ---- answers ---- */

@@ -6,6 +6,7 @@
 int app_serve(int argc, char **argv);
 int app_workspace(int argc, char **argv);
 int app_key(int argc, char **argv);
+int app_vapid(int argc, char **argv);
 
 struct store;
 struct hclock;

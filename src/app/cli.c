@@ -1,4 +1,4 @@
-/* cli.c - `herald workspace` and `herald key`: the operator's commands,
+/* cli.c - `herald workspace`, `herald key` and `herald vapid`: the operator's commands,
  * run directly against the database (a running server sees the result at
  * once: SQLite's WAL lets both work on the file). */
 #include "app/app.h"
@@ -9,6 +9,7 @@
 #include "core/jsonx.h"
 #include "core/jw.h"
 #include "engine/render.h"
+#include "push/vapid.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -250,6 +251,37 @@ int app_key(int argc, char **argv)
     }
 out:
     arena_reset(&a);
+    store_close(s);
+    return status;
+}
+
+/* `herald vapid`: the Web Push public key of this installation (made and
+ * kept on first use), for the host app's pushManager.subscribe(). */
+int app_vapid(int argc, char **argv)
+{
+    struct opts o;
+    if (parse(argc, argv, &o) != 0)
+        return 2;
+    if (o.help) {
+        printf("usage: herald vapid [--database PATH]\n\n"
+               "Prints the installation's VAPID public key (base64url), making the key pair\n"
+               "on first use. It is kept in the database; browsers subscribe with it, so it\n"
+               "never changes. GET /v1/push/vapid-public-key serves the same key.\n");
+        return 0;
+    }
+    struct store *s = open_store(o.database);
+    if (!s)
+        return 1;
+    EVP_PKEY *key = vapid_key_load(s);
+    char pub[VAPID_PUBLIC_B64_LEN + 1];
+    int status = 1;
+    if (key && vapid_public_b64(key, pub) == 0) {
+        printf("%s\n", pub);
+        status = 0;
+    } else {
+        fprintf(stderr, "herald: cannot read or make the VAPID key\n");
+    }
+    EVP_PKEY_free(key);
     store_close(s);
     return status;
 }

@@ -60,6 +60,20 @@ static const struct setting SETTINGS[] = {
     S(sms_webhook_secret, "", "key that signs webhook requests (prefer HERALD_SMS_WEBHOOK_SECRET)"),
     I(sms_connections, "8", 1, 256, "connections to the SMS provider at most (16 requests per connection may be in flight)"),
     I(sms_timeout_s, "15", 1, 600, "time one SMS request may take"),
+    S(vapid_subject, "", "Web Push contact (mailto: or https: URI) push services may use; empty: mailto:<smtp_from>"),
+    I(push_ttl_s, "86400", 0, 2419200, "how long push services keep an undelivered push"),
+    I(push_timeout_s, "15", 1, 600, "time one push request may take"),
+    I(push_connections, "8", 1, 256, "Web Push connections at most (HTTP/2 ones carry many pushes each)"),
+    B(push_allow_insecure_endpoints, "false", "accept http:// Web Push endpoints (tests only)"),
+    S(push_ca_file, "", "CA bundle that verifies push services; empty: the system's"),
+    S(fcm_service_account, "", "FCM service-account JSON file (selects the fcm provider for fcm devices)"),
+    S(fcm_base_url, "https://fcm.googleapis.com", "FCM HTTP v1 API base URL"),
+    S(apns_key_file, "", "APNs token key (.p8) file (selects the apns provider for apns devices)"),
+    S(apns_key_id, "", "APNs key id (10 characters)"),
+    S(apns_team_id, "", "APNs team id (10 characters)"),
+    S(apns_topic, "", "the iOS app's bundle id (apns-topic)"),
+    S(apns_host, "https://api.push.apple.com", "APNs production host"),
+    S(apns_sandbox_host, "https://api.sandbox.push.apple.com", "APNs host for sandbox devices"),
     I(delivery_max_attempts, "8", 1, 100, "tries before a delivery is dead"),
     I(delivery_backoff_s, "30", 1, 86400, "delay before the first retry (doubles each time)"),
     I(delivery_backoff_max_s, "3600", 1, 604800, "longest delay between retries"),
@@ -234,6 +248,18 @@ int config_load(struct config *c, int argc, char **argv, FILE *err)
             return -1;
     }
     int longest = c->smtp_timeout_s > c->sms_timeout_s ? c->smtp_timeout_s : c->sms_timeout_s;
+    if (c->push_timeout_s > longest)
+        longest = c->push_timeout_s;
+    for (const char *p = c->vapid_subject; *p; p++)
+        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) {
+            fprintf(err, "herald: vapid_subject must be a plain mailto: or https: URI\n");
+            return -1;
+        }
+    if (*c->vapid_subject && strncmp(c->vapid_subject, "mailto:", 7) != 0 &&
+        strncmp(c->vapid_subject, "https://", 8) != 0) {
+        fprintf(err, "herald: vapid_subject must start with mailto: or https://\n");
+        return -1;
+    }
     if (c->delivery_lease_s < 2 * longest + 10) {
         /* A lease should outlive the send it covers, with room to spare.
          * One that ends mid-send (a long queue, a clock jump) is harmless

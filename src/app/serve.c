@@ -12,6 +12,7 @@
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "deliver/deliver.h"
+#include "push/vapid.h"
 #include "herald_version.h"
 #include "http/http.h"
 #include "live/live.h"
@@ -39,6 +40,9 @@ struct server {
     struct live_hub *hub;
     struct upkeep *upkeep;
     struct deliverer *deliverer;
+    EVP_PKEY *vapid_key;
+    char vapid_subject[300];
+    char vapid_public[VAPID_PUBLIC_B64_LEN + 1];
     bool http_drained, deliveries_drained;
     struct event *sigterm, *sigint, *grace;
     bool stopping;
@@ -123,6 +127,20 @@ static void deliver_settings_from(struct deliver_settings *d, const struct confi
     d->webhook.secret = c->sms_webhook_secret;
     d->sms_connections = c->sms_connections;
     d->sms_timeout_s = c->sms_timeout_s;
+    d->push.vapid_subject = c->vapid_subject;
+    d->push.ttl_s = c->push_ttl_s;
+    d->push.timeout_s = c->push_timeout_s;
+    d->push.connections = c->push_connections;
+    d->push.allow_insecure = c->push_allow_insecure_endpoints;
+    d->push.ca_file = c->push_ca_file;
+    d->push.fcm_service_account = c->fcm_service_account;
+    d->push.fcm_base_url = c->fcm_base_url;
+    d->push.apns_key_file = c->apns_key_file;
+    d->push.apns_key_id = c->apns_key_id;
+    d->push.apns_team_id = c->apns_team_id;
+    d->push.apns_topic = c->apns_topic;
+    d->push.apns_host = c->apns_host;
+    d->push.apns_sandbox_host = c->apns_sandbox_host;
 }
 
 static int hex_decode(const char *hex, uint8_t *out, size_t n)
@@ -280,6 +298,7 @@ int app_serve(int argc, char **argv)
     s->api.cfg.test_clock = s->cfg.test_clock;
     s->api.cfg.metrics_token = s->cfg.metrics_token[0] ? s->cfg.metrics_token : NULL;
     s->api.cfg.default_token_ttl_s = s->cfg.token_ttl_s;
+    s->api.cfg.allow_insecure_push = s->cfg.push_allow_insecure_endpoints;
     s->api.store = s->store;
     s->api.clock = &s->clock;
     s->api.metrics = s->metrics;
@@ -302,8 +321,24 @@ int app_serve(int argc, char **argv)
     if (live.max_streams > room)
         live.max_streams = room > 1 ? room : 1;
     s->hub = live_new(s->base, s->store, s->metrics, &live);
+    /* The installation's Web Push identity: made once, kept in the store. */
+    s->vapid_key = vapid_key_load(s->store);
+    if (!s->vapid_key || vapid_public_b64(s->vapid_key, s->vapid_public) != 0)
+        goto out;
+    s->api.vapid_public = s->vapid_public;
+    if (*s->cfg.vapid_subject) {
+        snprintf(s->vapid_subject, sizeof s->vapid_subject, "%s", s->cfg.vapid_subject);
+    } else {
+        snprintf(s->vapid_subject, sizeof s->vapid_subject, "mailto:%s",
+                 *s->cfg.smtp_from ? s->cfg.smtp_from : "webpush@herald.invalid");
+        if (!*s->cfg.smtp_from)
+            hlog_warn("serve: vapid_subject is not set; some push services (Apple's) refuse "
+                      "pushes without a real contact address");
+    }
     struct deliver_settings ds;
     deliver_settings_from(&ds, &s->cfg);
+    ds.push.vapid_key = s->vapid_key;
+    ds.push.vapid_subject = s->vapid_subject;
     s->deliverer = deliverer_new(s->base, s->store, &s->clock, s->metrics, &ds);
     if (!s->deliverer)
         goto out;
@@ -344,6 +379,7 @@ out:
     /* The store first: its last completions answer through the server. */
     store_close(s->store);
     deliverer_free(s->deliverer); /* sends cut short come back after their lease */
+    EVP_PKEY_free(s->vapid_key);
     live_free(s->hub);
     upkeep_free(s->upkeep);
     if (s->http)

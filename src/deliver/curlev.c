@@ -141,7 +141,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-struct curlev *curlev_new(struct event_base *base, long max_connections)
+struct curlev *curlev_new(struct event_base *base, long max_connections, long max_running)
 {
     struct curlev *cv = xcalloc(1, sizeof *cv);
     cv->base = base;
@@ -149,13 +149,14 @@ struct curlev *curlev_new(struct event_base *base, long max_connections)
     if (!cv->multi)
         abort(); /* out of memory, as everywhere */
     cv->timer = evtimer_new(base, on_timer, cv);
-    cv->max_running = max_connections > 0 ? max_connections : 1;
+    cv->max_running = max_running > 0 ? max_running : 1;
     curl_multi_setopt(cv->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
     curl_multi_setopt(cv->multi, CURLMOPT_SOCKETDATA, cv);
     curl_multi_setopt(cv->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(cv->multi, CURLMOPT_TIMERDATA, cv);
     curl_multi_setopt(cv->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, max_connections);
     curl_multi_setopt(cv->multi, CURLMOPT_MAXCONNECTS, max_connections);
+    curl_multi_setopt(cv->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     return cv;
 }
 

@@ -2,9 +2,10 @@
  *
  * One curlev per provider: its connection cache is the provider's, so
  * SMTP sessions and HTTPS connections are reused across messages, and
- * max_connections bounds what the provider may open at once. At most that
- * many transfers are in libcurl at a time; more wait here, in order, so a
- * transfer's timeout only starts when it can have a connection. Transfers
+ * max_connections bounds what the provider may open at once. At most
+ * max_running transfers are in libcurl at a time; more wait here, in
+ * order, so a transfer's timeout only starts when it can have a connection
+ * (or, on HTTP/2, a stream). Transfers
  * run on the loop thread; nothing here blocks (name resolution runs on
  * libcurl's resolver thread). */
 #ifndef HERALD_DELIVER_CURLEV_H
@@ -22,7 +23,10 @@ typedef void (*curlev_done_fn)(CURL *easy, CURLcode rc, void *arg);
 /* Once per process, before any thread starts. */
 int curlev_global_init(void);
 
-struct curlev *curlev_new(struct event_base *base, long max_connections);
+/* max_running: transfers in libcurl at once. For HTTP/1.1 and SMTP that is
+ * max_connections (one transfer per connection); HTTP/2 multiplexes many
+ * on each connection. */
+struct curlev *curlev_new(struct event_base *base, long max_connections, long max_running);
 /* Starts a transfer, or queues it behind the running ones. On a setup
  * failure done runs before this returns. */
 void curlev_add(struct curlev *cv, CURL *easy, curlev_done_fn done, void *arg);

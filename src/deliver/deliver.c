@@ -81,6 +81,16 @@ void deliver_settings_default(struct deliver_settings *s)
     s->webhook.url = s->webhook.secret = "";
     s->sms_connections = 8;
     s->sms_timeout_s = 15;
+    s->push.vapid_subject = "";
+    s->push.ttl_s = 86400;
+    s->push.timeout_s = 15;
+    s->push.connections = 8;
+    s->push.ca_file = s->push.fcm_service_account = "";
+    s->push.fcm_base_url = "https://fcm.googleapis.com";
+    s->push.apns_key_file = s->push.apns_key_id = s->push.apns_team_id = "";
+    s->push.apns_topic = "";
+    s->push.apns_host = "https://api.push.apple.com";
+    s->push.apns_sandbox_host = "https://api.sandbox.push.apple.com";
 }
 
 int deliver_global_init(void)
@@ -92,6 +102,7 @@ int deliver_global_init(void)
 
 static const struct provider_ops *const PROVIDERS[] = {
     &provider_sink_email, &provider_sink_sms, &provider_smtp, &provider_twilio, &provider_webhook,
+    &provider_push,
 };
 
 static const struct provider_ops *find_provider(int channel, const char *name)
@@ -105,6 +116,8 @@ static const struct provider_ops *find_provider(int channel, const char *name)
 /* An unset provider name picks the configured one, else the sink. */
 static const char *chosen(int channel, const struct deliver_settings *s)
 {
+    if (channel == CH_PUSH)
+        return "push"; /* which service, it decides per device */
     if (channel == CH_EMAIL)
         return *s->email_provider ? s->email_provider : *s->smtp.url ? "smtp" : "sink";
     if (*s->sms_provider)
@@ -276,8 +289,10 @@ static void submit_result(struct deliverer *d, struct send_job *job)
     q->now = job->finished_at;
     q->latency_ms = job->latency_ms;
     q->ok = res->outcome == SEND_OK;
-    q->permanent = res->outcome == SEND_PERMANENT;
+    q->permanent = res->outcome == SEND_PERMANENT || res->outcome == SEND_GONE;
     q->config_error = res->outcome == SEND_CONFIG;
+    q->gone = res->outcome == SEND_GONE;
+    q->gone_at = res->gone_at;
     q->answer = res->answer ? res->answer : (q->ok ? "accepted" : "failed");
     q->message_id = res->message_id;
     q->max_attempts = d->max_attempts;
@@ -452,6 +467,9 @@ static void claim(struct deliverer *d)
         int room = d->paused_until[ch] > now ? 0 : p->capacity - d->in_flight[ch];
         q->quota[ch] = room > CLAIM_MAX ? CLAIM_MAX : room > 0 ? room : 0;
         q->provider[ch] = p->ops->name;
+        if (p->ops->name_for)
+            for (int k = 0; k < DEV_KIND_COUNT; k++)
+                q->push_provider[k] = p->ops->name_for(p, k);
         any |= q->quota[ch] > 0;
     }
     if (!any) {
@@ -487,7 +505,7 @@ struct deliverer *deliverer_new(struct event_base *base, struct store *store,
     crypto_random(&d->rng, sizeof d->rng);
     d->rng |= 1;
     d->timer = evtimer_new(base, on_timer, d);
-    static const int SENT[] = {CH_EMAIL, CH_SMS};
+    static const int SENT[] = {CH_EMAIL, CH_SMS, CH_PUSH};
     for (size_t i = 0; i < sizeof SENT / sizeof *SENT; i++) {
         d->providers[SENT[i]] = open_provider(d, SENT[i], s);
         if (!d->providers[SENT[i]]) {

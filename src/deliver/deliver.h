@@ -7,14 +7,18 @@
  * died comes back when its lease ends, so accepted work is never lost.
  *
  * Each channel has one provider, chosen by name (see settings): email
- * "smtp" or "sink"; SMS "twilio", "webhook" or "sink". A channel with no
- * provider configured gets the sink, which records what it would have
- * sent (GET /v1/dev/sink). */
+ * "smtp" or "sink"; SMS "twilio", "webhook" or "sink"; push "push", which
+ * hands each device to its service's provider: "webpush", "fcm", "apns",
+ * or the sink for a service not configured. A channel with no provider
+ * configured gets the sink, which records what it would have sent
+ * (GET /v1/dev/sink). */
 #ifndef HERALD_DELIVER_DELIVER_H
 #define HERALD_DELIVER_DELIVER_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <openssl/evp.h>
 
 struct event_base;
 struct store;
@@ -46,6 +50,16 @@ struct deliver_settings {
         const char *url, *secret;
     } webhook;
     int sms_connections, sms_timeout_s;
+    struct {
+        EVP_PKEY *vapid_key;      /* the installation's (serve loads it) */
+        const char *vapid_subject;
+        int ttl_s, timeout_s, connections;
+        bool allow_insecure;      /* http:// endpoints (tests) */
+        const char *ca_file;
+        const char *fcm_service_account, *fcm_base_url;
+        const char *apns_key_file, *apns_key_id, *apns_team_id, *apns_topic;
+        const char *apns_host, *apns_sandbox_host;
+    } push;
 };
 
 void deliver_settings_default(struct deliver_settings *s);

@@ -19,6 +19,8 @@ struct post {
     struct curl_slist *headers;
     struct buf answer;
     char retry_after[64];
+    char captured[160];
+    const char *capture;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -33,19 +35,31 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* Copies the value of header `name` from a header line, trimmed. */
+static void keep_header(const char *line, size_t len, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+        return;
+    const char *v = line + n + 1;
+    size_t vl = len - n - 1;
+    while (vl && (*v == ' ' || *v == '\t'))
+        v++, vl--;
+    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+        vl--;
+    if (vl >= cap)
+        vl = cap - 1;
+    memcpy(out, v, vl);
+    out[vl] = '\0';
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *arg)
 {
     struct post *p = arg;
     size_t len = size * n;
-    static const char NAME[] = "retry-after:";
-    if (len > sizeof NAME - 1 && strncasecmp(data, NAME, sizeof NAME - 1) == 0) {
-        size_t v = len - (sizeof NAME - 1);
-        if (v >= sizeof p->retry_after)
-            v = sizeof p->retry_after - 1;
-        memcpy(p->retry_after, data + sizeof NAME - 1, v);
-        p->retry_after[v] = '\0';
-        p->retry_after[strcspn(p->retry_after, "\r\n")] = '\0';
-    }
+    keep_header(data, len, "retry-after", p->retry_after, sizeof p->retry_after);
+    if (p->capture)
+        keep_header(data, len, p->capture, p->captured, sizeof p->captured);
     return len;
 }
 
@@ -63,6 +77,9 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
     struct hclock *clock = job->provider->env.clock;
     a.retry_after_ms = deliver_retry_after_ms(p->retry_after[0] ? p->retry_after : NULL,
                                               hclock_now_ms(clock));
+    if (p->captured[0])
+        a.captured = arena_strdup(&job->arena, p->captured);
+    curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &a.http_version);
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
         rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_UNSUPPORTED_PROTOCOL)
         provider_result(job, SEND_CONFIG, "%s", a.error); /* our settings */
@@ -85,6 +102,7 @@ void http_post(struct curlev *cv, struct send_job *job, const struct http_post_r
     struct post *p = ARENA_NEW(&job->arena, struct post);
     p->job = job;
     p->read_answer = read_answer;
+    p->capture = rq->capture;
     CURL *e = curl_easy_init();
     if (!e)
         abort();
@@ -115,5 +133,11 @@ void http_post(struct curlev *cv, struct send_job *job, const struct http_post_r
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    if (rq->http2) {
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L); /* a stream on the open connection */
+    }
+    if (rq->ca_file && *rq->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, rq->ca_file);
     curlev_add(cv, e, on_done, p);
 }

@@ -17,6 +17,8 @@ struct http_answer {
     size_t len;
     const char *error;      /* rc's text when rc != CURLE_OK */
     int64_t retry_after_ms; /* Retry-After, 0 if none */
+    const char *captured;   /* the value of http_post_req.capture, or NULL */
+    long http_version;      /* CURL_HTTP_VERSION_* the answer came over */
 };
 
 struct http_post_req {
@@ -27,6 +29,9 @@ struct http_post_req {
     const char *const *headers;  /* "Name: value" lines */
     size_t nheaders;
     long timeout_ms;
+    bool http2;                  /* offer HTTP/2 (ALPN), reuse streams */
+    const char *ca_file;         /* NULL or "": the system's CAs */
+    const char *capture;         /* a response header to keep, e.g. "apns-id" */
 };
 
 /* read_answer sets the job's result from the answer (the outcome is

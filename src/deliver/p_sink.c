@@ -61,3 +61,7 @@ const struct provider_ops provider_sink_email = {
 const struct provider_ops provider_sink_sms = {
     .name = "sink", .channel = CH_SMS, .open = sink_open, .send = sink_send, .close = sink_close,
 };
+
+const struct provider_ops provider_sink_push = {
+    .name = "sink", .channel = CH_PUSH, .open = sink_open, .send = sink_send, .close = sink_close,
+};

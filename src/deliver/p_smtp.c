@@ -80,7 +80,7 @@ static int smtp_open(struct provider *p, const struct deliver_settings *s)
     st->reuse = s->smtp.reuse;
     long connections = s->smtp.connections > 0 ? s->smtp.connections : 1;
     p->capacity = (int)connections * PROVIDER_QUEUE_PER_CONNECTION;
-    st->cv = curlev_new(p->env.base, connections);
+    st->cv = curlev_new(p->env.base, connections, connections);
     p->state = st;
     if (use_ssl != CURLUSESSL_ALL && !implicit_tls)
         hlog_warn("deliver: smtp_tls is %s: mail may cross the network unencrypted",

@@ -50,7 +50,7 @@ static int twilio_open(struct provider *p, const struct deliver_settings *s)
     t->timeout_ms = (long)s->sms_timeout_s * 1000;
     long connections = s->sms_connections > 0 ? s->sms_connections : 1;
     p->capacity = (int)connections * PROVIDER_QUEUE_PER_CONNECTION;
-    t->cv = curlev_new(p->env.base, connections);
+    t->cv = curlev_new(p->env.base, connections, connections);
     p->state = t;
     return 0;
 }

@@ -42,7 +42,7 @@ static int webhook_open(struct provider *p, const struct deliver_settings *s)
     w->timeout_ms = (long)s->sms_timeout_s * 1000;
     long connections = s->sms_connections > 0 ? s->sms_connections : 1;
     p->capacity = (int)connections * PROVIDER_QUEUE_PER_CONNECTION;
-    w->cv = curlev_new(p->env.base, connections);
+    w->cv = curlev_new(p->env.base, connections, connections);
     p->state = w;
     return 0;
 }

@@ -14,6 +14,7 @@ enum send_outcome {
     SEND_TRANSIENT, /* try again later */
     SEND_PERMANENT, /* the provider refused this message for good */
     SEND_CONFIG,    /* our side is wrong (credentials, TLS trust): pause, keep it */
+    SEND_GONE,      /* the push service says the device's credential is no more */
     SEND_RECORDED,  /* the provider stored the outcome itself (the sink) */
 };
 

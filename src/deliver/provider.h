@@ -22,6 +22,7 @@ struct send_result {
     int64_t retry_after_ms;  /* the provider asked us to wait (0: no) */
     const char *answer;      /* the provider's words, short; in the job's arena */
     const char *message_id;  /* the provider's id for the message, if any */
+    int64_t gone_at;         /* SEND_GONE: when the service saw it go (ms; 0: now) */
 };
 
 struct send_job {
@@ -49,6 +50,9 @@ struct provider_ops {
     int (*open)(struct provider *p, const struct deliver_settings *s);
     void (*send)(struct provider *p, struct send_job *job);
     void (*close)(struct provider *p);
+    /* Optional, for a channel served by several (push): the provider a
+     * device kind goes to, as the delivery log names it. */
+    const char *(*name_for)(struct provider *p, int device_kind);
 };
 
 /* Sends handed to a network provider per connection it may open: the
@@ -73,7 +77,8 @@ void provider_done(struct send_job *job);
 void provider_result(struct send_job *job, enum send_outcome outcome, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-extern const struct provider_ops provider_sink_email, provider_sink_sms, provider_smtp,
-    provider_twilio, provider_webhook;
+extern const struct provider_ops provider_sink_email, provider_sink_sms, provider_sink_push,
+    provider_smtp, provider_twilio, provider_webhook, provider_push, provider_webpush,
+    provider_fcm, provider_apns;
 
 #endif

@@ -11,6 +11,7 @@ static const char *const CHANNEL[] = {"in_app", "email", "sms", "push"};
 static const char *const ROLE[] = {"owner", "admin", "practitioner", "staff", "receptionist"};
 static const char *const CANCEL[] = {"off", "email", "sms", "email_and_sms"};
 static const char *const AUDIENCE[] = {"assigned", "all_staff"};
+static const char *const DEVICE_KIND[] = {"fcm", "apns", "webpush"};
 static const char *const DELIVERY_STATUS[] = {"pending", "sending", "sent", "failed",
                                               "dead", "skipped", "held"};
 
@@ -19,6 +20,7 @@ _Static_assert(sizeof CHANNEL / sizeof *CHANNEL == CH_COUNT, "channel names");
 _Static_assert(sizeof ROLE / sizeof *ROLE == ROLE_COUNT, "role names");
 _Static_assert(sizeof CANCEL / sizeof *CANCEL == CANCEL_COUNT, "cancel names");
 _Static_assert(sizeof AUDIENCE / sizeof *AUDIENCE == AUDIENCE_COUNT, "audience names");
+_Static_assert(sizeof DEVICE_KIND / sizeof *DEVICE_KIND == DEV_KIND_COUNT, "device kinds");
 _Static_assert(sizeof DELIVERY_STATUS / sizeof *DELIVERY_STATUS == DS_COUNT, "status names");
 _Static_assert(CAT_COUNT * CH_COUNT <= 32, "a pref_matrix fits 32 bits");
 
@@ -42,6 +44,8 @@ const char *cancel_channels_name(enum cancel_channels c) { return CANCEL[c]; }
 int cancel_channels_parse(const char *s) { return find(CANCEL, CANCEL_COUNT, s); }
 const char *audience_name(enum audience a) { return AUDIENCE[a]; }
 int audience_parse(const char *s) { return find(AUDIENCE, AUDIENCE_COUNT, s); }
+const char *device_kind_name(enum device_kind k) { return DEVICE_KIND[k]; }
+int device_kind_parse(const char *s) { return find(DEVICE_KIND, DEV_KIND_COUNT, s); }
 const char *delivery_status_name(enum delivery_status s) { return DELIVERY_STATUS[s]; }
 int delivery_status_parse(const char *s) { return find(DELIVERY_STATUS, DS_COUNT, s); }
 

@@ -30,6 +30,9 @@ enum cancel_channels { CANCEL_OFF, CANCEL_EMAIL, CANCEL_SMS, CANCEL_EMAIL_AND_SM
 
 enum audience { AUDIENCE_ASSIGNED, AUDIENCE_ALL_STAFF, AUDIENCE_COUNT };
 
+/* How a device receives push: its service. The values are stored. */
+enum device_kind { DEV_FCM, DEV_APNS, DEV_WEBPUSH, DEV_KIND_COUNT };
+
 /* A delivery's life: pending -> sending -> sent, or failed (due again) ...
  * -> dead; skipped when it cannot be paid for. held: an SMS's email
  * fallback, waiting to learn whether it is needed (never listed). The
@@ -85,6 +88,8 @@ const char *cancel_channels_name(enum cancel_channels c);
 int cancel_channels_parse(const char *s);
 const char *audience_name(enum audience a);
 int audience_parse(const char *s);
+const char *device_kind_name(enum device_kind k);
+int device_kind_parse(const char *s);
 const char *delivery_status_name(enum delivery_status s);
 int delivery_status_parse(const char *s);
 

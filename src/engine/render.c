@@ -494,6 +494,14 @@ static void email_parts(const struct workspace *ws, const char *sentence, struct
     buf_free(&h);
 }
 
+/* A push shows whose app speaks (the practice) and the one-line text. */
+static void push_parts(const struct workspace *ws, const char *line, struct external_text *out)
+{
+    out->push_title = ws->email_sender_name ? ws->email_sender_name : ws->name;
+    out->push_body = line;
+    out->url = ws->app_url;
+}
+
 void render_external(struct render_ctx *rc, const struct event_view *ev,
                      const struct workspace *ws, const struct member *m,
                      const char *subject_name, struct arena *a, struct external_text *out)
@@ -504,7 +512,9 @@ void render_external(struct render_ctx *rc, const struct event_view *ev,
     const struct event_type *t = ev->type;
     out->subject = render_tpl(t->email_subject, &v);
     email_parts(ws, render_tpl(t->email_text, &v), a, out);
-    out->sms = arena_printf(a, "%s Open the app for details.", render_tpl(t->sms_text, &v));
+    const char *line = render_tpl(t->sms_text, &v);
+    out->sms = arena_printf(a, "%s Open the app for details.", line);
+    push_parts(ws, line, out);
 }
 
 void render_message_group_external(struct render_ctx *rc, const struct workspace *ws,
@@ -525,4 +535,5 @@ void render_message_group_external(struct render_ctx *rc, const struct workspace
                                               ? count[0] - 32 : count[0], count + 1);
     email_parts(ws, sentence, a, out);
     out->sms = arena_printf(a, "%s Open the app for details.", sentence);
+    push_parts(ws, sentence, out);
 }

@@ -40,6 +40,9 @@ struct external_text {
     const char *text;    /* email, plain */
     const char *html;    /* email, HTML (escaped) */
     const char *sms;
+    const char *push_title; /* the practice's name: whose app is speaking */
+    const char *push_body;  /* what a lock screen may show */
+    const char *url;        /* the workspace's app_url, or NULL */
 };
 
 void render_external(struct render_ctx *rc, const struct event_view *ev,

@@ -43,6 +43,7 @@ enum store_op {
     ST_PRUNE, ST_PING, ST_META_SET,
     ST_FEED_REPLAY, ST_WINDOWS_CLOSE, ST_WINDOWS_NEXT, ST_CONV_READ,
     ST_OUTBOX_CLAIM, ST_OUTBOX_RESULT, ST_SINK_SEND, ST_DELIVERIES_LIST, ST_SINK_LIST,
+    ST_DEVICE_PUT, ST_DEVICE_LIST, ST_DEVICE_DELETE,
     ST_OP_COUNT
 };
 
@@ -253,6 +254,53 @@ struct event_notification {
     int64_t created_at;
 };
 
+/* ---- devices ---- */
+
+/* A member's device and its push credential: an FCM or APNs token, or a
+ * Web Push subscription (token is then its endpoint). */
+struct device {
+    int64_t did, wid, mid;
+    const char *id, *name, *token, *p256dh, *auth, *environment;
+    int kind;           /* enum device_kind */
+    bool enabled;
+    int64_t created_at, updated_at, last_seen;
+};
+
+#define DEVICES_PER_MEMBER_MAX 50
+
+/* Registers or refreshes (credential set: kind and token given), or only
+ * switches and renames (credential unset: the device must exist; enabled
+ * -1 and name NULL leave them). The same credential registered under
+ * another device of the workspace is removed there: a handed-over phone
+ * must not get its former user's alerts. */
+struct st_device_put {
+    struct store_req base;
+    int64_t wid, mid, now;
+    const char *id;
+    bool credential;
+    int kind;
+    const char *token, *p256dh, *auth, *environment;
+    const char *name;
+    int enabled;        /* 0, 1, or -1: unchanged (new devices: on) */
+    /* out */
+    bool created;
+    int64_t taken_over; /* registrations of the credential removed elsewhere */
+    struct device out;
+};
+
+struct st_device_list {
+    struct store_req base;
+    int64_t wid, mid;
+    struct device *items;
+    size_t n;
+};
+
+struct st_device_delete {
+    struct store_req base;
+    int64_t wid, mid;
+    const char *id;
+};
+
 /* ---- the outbox ---- */
 
 struct delivery_attempt {
@@ -271,6 +319,11 @@ struct delivery {
     size_t ntries;
     /* for sending: the workspace's names */
     const char *ws_id, *sender_name, *sms_sender_id;
+    /* push: the device, as it is registered now */
+    int64_t device;
+    int device_kind;
+    const char *device_token, *device_p256dh, *device_auth, *device_env;
+    const char *data; /* push: the app's data (JSON) */
 };
 
 /* Claims due deliveries, at most quota[channel] per channel, under a lease
@@ -281,6 +334,7 @@ struct st_outbox_claim {
     int64_t now, lease_ms;
     int quota[CH_COUNT];
     const char *provider[CH_COUNT];
+    const char *push_provider[DEV_KIND_COUNT]; /* per device kind, for push rows */
     struct delivery *items;
     size_t n;
     /* per channel: the earliest next_at of what is still due or leased
@@ -295,6 +349,8 @@ struct st_outbox_result {
     int64_t id, claims, now, latency_ms;
     bool ok, permanent;
     bool config_error; /* our configuration, not the message: no attempt is spent */
+    bool gone;         /* the service says the device's credential is no more: remove it */
+    int64_t gone_at;   /* ...as of then (ms): a device registered again since stays */
     const char *answer, *message_id;
     int64_t retry_at;  /* a transient failure's next try */
     int max_attempts;
@@ -324,7 +380,7 @@ struct st_deliveries_list {
 
 struct sink_message {
     int64_t id, did, at;
-    const char *ws_id, *member_id, *to, *subject, *body, *html;
+    const char *ws_id, *member_id, *to, *subject, *body, *html, *data;
     int channel;
 };
 

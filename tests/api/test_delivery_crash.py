@@ -28,7 +28,7 @@ def alerting_members(ws):
 def test_kill_9_during_deliveries_loses_none_and_sends_none_twice(tmpdir_path, monkeypatch):
     db = os.path.join(tmpdir_path, "crash.db")
     args = ("--test-clock", "--delivery-lease-s", str(LEASE_S), "--smtp-timeout-s", "5",
-            "--sms-timeout-s", "5")
+            "--sms-timeout-s", "5", "--push-timeout-s", "5")
     servers = []
     # The burst posts cancellations (three email deliveries each).
     monkeypatch.setattr(test_crash, "appointment_event",

@@ -1,6 +1,6 @@
-"""A database made by the previous schema (version 2: the live feeds and
+"""A database made by an earlier schema (version 2: the live feeds and
 message windows, with an outbox that held no payload) opens with this
-herald: it migrates to version 3 and the email its closed message window
+herald: it migrates to the current version and the email its closed message window
 was waiting to send goes out, without patient data."""
 import os
 import sqlite3
@@ -22,7 +22,7 @@ def test_a_version_2_database_migrates_and_its_outbox_is_sent(tmpdir_path):
     try:
         admin = Client(h.url, ADMIN_KEY)
         st, body, _ = admin.get("/readyz")
-        assert st == 200 and body["schema_version"] == 3
+        assert st == 200 and body["schema_version"] == 4
         st, key, _ = admin.post("/v1/workspaces/old/keys", {"name": "after"})
         assert st == 201, key
         host = Client(h.url, key["api_key"])

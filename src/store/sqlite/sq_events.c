@@ -215,10 +215,14 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
         if ((rc = sq_insert_notification(c, &n, &nids[i])) != STORE_OK)
             return rc;
         q->notifications++;
-        if (x->channels & (CH_BIT(CH_EMAIL) | CH_BIT(CH_SMS))) {
+        bool outbox;
+        if ((rc = sq_outbox_wanted(c, x->channels, x->member->mid, &outbox)) != STORE_OK)
+            return rc;
+        if (outbox) {
             struct external_text ext;
             render_external(c->render, ev, &ws, x->member, subject, a, &ext);
-            if ((rc = sq_outbox_add(c, &n, nids[i], x->member, &ext, &q->deliveries)) !=
+            if ((rc = sq_outbox_add(c, &n, nids[i], x->member, &ext, ev->id,
+                                    &q->deliveries)) !=
                 STORE_OK)
                 return rc;
         }

@@ -125,9 +125,19 @@ int sq_publish_new(struct sq_conn *c, const struct new_notification *n, int64_t 
 /* the outbox (sq_outbox.c) */
 struct external_text;
 /* Writes the email and SMS rows of a notification (and an SMS's held email
- * fallback) in the caller's transaction; *count grows by the rows due. */
+ * fallback), and a push row per enabled device, in the caller's
+ * transaction; *count grows by the rows due. event_id may be NULL. */
 int sq_outbox_add(struct sq_conn *c, const struct new_notification *n, int64_t nid,
-                  const struct member *m, const struct external_text *x, size_t *count);
+                  const struct member *m, const struct external_text *x,
+                  const char *event_id, size_t *count);
+/* Whether the outbox has anything to write for these channels and member
+ * (push only with an enabled device), so texts are rendered only then. */
+int sq_outbox_wanted(struct sq_conn *c, unsigned channels, int64_t mid, bool *wanted);
+
+/* devices (sq_devices.c) */
+int sq_device_put(struct sq_conn *c, struct store_req *r);
+int sq_device_list(struct sq_conn *c, struct store_req *r);
+int sq_device_delete(struct sq_conn *c, struct store_req *r);
 int sq_event_deliveries(struct sq_conn *c, int64_t wid, int64_t eid, struct arena *a,
                         struct delivery **out, size_t *n);
 

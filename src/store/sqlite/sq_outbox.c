@@ -10,6 +10,7 @@
 #include "store/sqlite/sq_int.h"
 #include "deliver/segments.h"
 #include "engine/render.h"
+#include "core/jw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,9 +52,71 @@ static int add_row(struct sq_conn *c, const struct new_notification *n, int64_t 
     return STORE_OK;
 }
 
-int sq_outbox_add(struct sq_conn *c, const struct new_notification *n, int64_t nid,
-                  const struct member *m, const struct external_text *x, size_t *count)
+int sq_outbox_wanted(struct sq_conn *c, unsigned channels, int64_t mid, bool *wanted)
 {
+    *wanted = channels & (CH_BIT(CH_EMAIL) | CH_BIT(CH_SMS));
+    if (*wanted || !(channels & CH_BIT(CH_PUSH)))
+        return STORE_OK;
+    sqlite3_stmt *st = sq_prep(c, "SELECT 1 FROM devices WHERE mid = ?1 AND enabled = 1 LIMIT 1");
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, mid);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    *wanted = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "devices wanted");
+}
+
+/* One push row per enabled device of the member, with the app's data. */
+static int add_push_rows(struct sq_conn *c, const struct new_notification *n, int64_t nid,
+                         const struct external_text *x, const char *event_id, size_t *count)
+{
+    static const char SQL[] =
+        "INSERT INTO deliveries(wid, nid, eid, mid, channel, status, to_addr, subject, body, "
+        "  data, device, next_at, created_at, updated_at) "
+        "SELECT ?1, ?2, ?3, ?4, ?5, 0, d.id, ?6, ?7, ?8, d.did, ?9, ?9, ?9 FROM devices d "
+        "WHERE d.mid = ?4 AND d.enabled = 1 ORDER BY d.did";
+    char ntf[NOTIFICATION_ID_MAX];
+    notification_id_format(nid, ntf);
+    struct buf data = BUF_INIT;
+    struct jw w;
+    jw_init(&w, &data);
+    jw_obj(&w);
+    jw_kstr(&w, "notification_id", ntf);
+    jw_kstr(&w, "type", n->type);
+    jw_kstr(&w, "event_id", event_id);
+    jw_kstr(&w, "url", x->url);
+    jw_obj_end(&w);
+    sqlite3_stmt *st = sq_prep(c, SQL);
+    int rc = STORE_UNAVAILABLE;
+    if (st) {
+        sqlite3_bind_int64(st, 1, n->wid);
+        sqlite3_bind_int64(st, 2, nid);
+        sqlite3_bind_int64(st, 3, n->eid);
+        sqlite3_bind_int64(st, 4, n->mid);
+        sqlite3_bind_int(st, 5, CH_PUSH);
+        sq_bind_text(st, 6, x->push_title);
+        sq_bind_text(st, 7, x->push_body);
+        sq_bind_text(st, 8, data.data);
+        sqlite3_bind_int64(st, 9, n->at);
+        rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : sq_fail(c, "push rows");
+        sqlite3_reset(st);
+        if (rc == STORE_OK)
+            *count += (size_t)sqlite3_changes(c->db);
+    }
+    buf_free(&data);
+    return rc;
+}
+
+int sq_outbox_add(struct sq_conn *c, const struct new_notification *n, int64_t nid,
+                  const struct member *m, const struct external_text *x, const char *event_id,
+                  size_t *count)
+{
+    if (n->channels & CH_BIT(CH_PUSH)) {
+        int prc = add_push_rows(c, n, nid, x, event_id, count);
+        if (prc != STORE_OK)
+            return prc;
+    }
     int64_t id;
     int rc;
     if ((n->channels & CH_BIT(CH_EMAIL)) && m->email) {
@@ -90,10 +153,11 @@ int sq_outbox_add(struct sq_conn *c, const struct new_notification *n, int64_t n
     "d.id, d.wid, d.nid, d.eid, d.mid, d.channel, d.provider, d.status, d.to_addr, "     \
     "d.subject, d.body, d.html, d.segments, d.fallback_for, d.attempts, d.claims, "      \
     "d.next_at, d.reason, d.message_id, d.created_at, d.updated_at, m.id, e.id, "         \
-    "d.charged, m.active "
+    "d.charged, m.active, d.device, v.kind, v.token, v.p256dh, v.auth, v.environment, "     \
+    "v.enabled, d.data "
 #define DELIVERY_FROM                                                                     \
     "FROM deliveries d LEFT JOIN members m ON m.mid = d.mid "                             \
-    "LEFT JOIN events e ON e.eid = d.eid "
+    "LEFT JOIN events e ON e.eid = d.eid LEFT JOIN devices v ON v.did = d.device "
 
 static void load_delivery(sqlite3_stmt *st, struct arena *a, struct delivery *d)
 {
@@ -121,6 +185,13 @@ static void load_delivery(sqlite3_stmt *st, struct arena *a, struct delivery *d)
     d->updated_at = sqlite3_column_int64(st, 20);
     d->member_id = sq_text(st, 21, a);
     d->event_id = sq_text(st, 22, a);
+    d->device = sqlite3_column_int64(st, 25);
+    d->device_kind = sqlite3_column_int(st, 26);
+    d->device_token = sq_text(st, 27, a);
+    d->device_p256dh = sq_text(st, 28, a);
+    d->device_auth = sq_text(st, 29, a);
+    d->device_env = sq_text(st, 30, a);
+    d->data = sq_text(st, 32, a);
 }
 
 static int step_update(struct sq_conn *c, sqlite3_stmt *st, const char *what)
@@ -280,11 +351,17 @@ int sq_outbox_claim(struct sq_conn *c, struct store_req *r)
             bool charged = sqlite3_column_int(st, 23);
             bool gone = sqlite3_column_type(st, 24) == SQLITE_NULL;
             bool inactive = !gone && !sqlite3_column_int(st, 24);
+            const char *why = gone ? "member_deleted" : inactive ? "member_inactive" : NULL;
+            if (!why && d->channel == CH_PUSH) {
+                /* Push goes to the device as registered now, if it still is. */
+                if (!d->device_token)
+                    why = "device_removed";
+                else if (!sqlite3_column_int(st, 31))
+                    why = "device_disabled";
+            }
             sqlite3_reset(st);
-            if (gone || inactive) {
-                /* Deleted or made inactive since: they receive nothing. */
-                if ((rc = skip(c, d->id, gone ? "member_deleted" : "member_inactive", q->now)) !=
-                    STORE_OK)
+            if (why) { /* they (or that device) receive nothing */
+                if ((rc = skip(c, d->id, why, q->now)) != STORE_OK)
                     return rc;
                 continue;
             }
@@ -300,13 +377,17 @@ int sq_outbox_claim(struct sq_conn *c, struct store_req *r)
                 return STORE_UNAVAILABLE;
             sqlite3_bind_int64(st, 1, d->id);
             sqlite3_bind_int64(st, 2, q->now + q->lease_ms);
-            sq_bind_text(st, 3, q->provider[ch]);
+            const char *provider = q->provider[ch];
+            if (ch == CH_PUSH && d->device_kind >= 0 && d->device_kind < DEV_KIND_COUNT &&
+                q->push_provider[d->device_kind])
+                provider = q->push_provider[d->device_kind];
+            sq_bind_text(st, 3, provider);
             sqlite3_bind_int64(st, 4, q->now);
             if ((rc = step_update(c, st, "claim")) != STORE_OK)
                 return rc;
             d->claims++;
             d->status = DS_SENDING;
-            d->provider = q->provider[ch];
+            d->provider = provider;
             st = sq_prep(c, WS);
             if (!st)
                 return STORE_UNAVAILABLE;
@@ -371,6 +452,33 @@ static int add_attempt(struct sq_conn *c, int64_t id, int n, int64_t at, bool ok
     return step_update(c, st, "attempt");
 }
 
+/* The push service said the credential is no more: the device goes, and
+ * so do its other pending pushes. */
+static int forget_device(struct sq_conn *c, int64_t delivery, int64_t gone_at)
+{
+    /* Registered again after the service saw it go (APNs' timestamp): a
+     * new credential, so the device stays. */
+    static const char *const SQL[] = {
+        "UPDATE deliveries SET status = 5, reason = 'device_removed' WHERE device = "
+        "(SELECT d.device FROM deliveries d JOIN devices v ON v.did = d.device "
+        " WHERE d.id = ?1 AND (?2 = 0 OR v.updated_at <= ?2)) "
+        "AND id <> ?1 AND status IN (0, 3)",
+        "DELETE FROM devices WHERE did = (SELECT device FROM deliveries WHERE id = ?1) "
+        "AND (?2 = 0 OR updated_at <= ?2)",
+    };
+    for (size_t i = 0; i < sizeof SQL / sizeof *SQL; i++) {
+        sqlite3_stmt *st = sq_prep(c, SQL[i]);
+        if (!st)
+            return STORE_UNAVAILABLE;
+        sqlite3_bind_int64(st, 1, delivery);
+        sqlite3_bind_int64(st, 2, gone_at);
+        int rc = step_update(c, st, "forget device");
+        if (rc != STORE_OK)
+            return rc;
+    }
+    return STORE_OK;
+}
+
 int sq_outbox_result(struct sq_conn *c, struct store_req *r)
 {
     R(st_outbox_result);
@@ -421,6 +529,8 @@ int sq_outbox_result(struct sq_conn *c, struct store_req *r)
     if ((rc = step_update(c, st, "result")) != STORE_OK)
         return rc;
     q->status = status;
+    if (q->gone && (rc = forget_device(c, q->id, q->gone_at)) != STORE_OK)
+        return rc;
     if (channel != CH_SMS || status == DS_FAILED)
         return STORE_OK;
     /* Sent: the held email is not needed. Dead: it goes instead, if allowed. */
@@ -442,8 +552,8 @@ int sq_sink_send(struct sq_conn *c, struct store_req *r)
     if (!current)
         return STORE_OK;
     sqlite3_stmt *st = sq_prep(c,
-        "INSERT INTO sink(wid, did, mid, channel, to_addr, subject, body, html, at) "
-        "SELECT wid, id, mid, channel, to_addr, subject, body, html, ?2 FROM deliveries "
+        "INSERT INTO sink(wid, did, mid, channel, to_addr, subject, body, html, data, at) "
+        "SELECT wid, id, mid, channel, to_addr, subject, body, html, data, ?2 FROM deliveries "
         "WHERE id = ?1");
     if (!st)
         return STORE_UNAVAILABLE;
@@ -561,7 +671,8 @@ int sq_sink_list(struct sq_conn *c, struct store_req *r)
 {
     R(st_sink_list);
     static const char SQL[] =
-        "SELECT s.id, s.did, s.at, w.id, m.id, s.to_addr, s.subject, s.body, s.html, s.channel "
+        "SELECT s.id, s.did, s.at, w.id, m.id, s.to_addr, s.subject, s.body, s.html, s.channel, "
+        "  s.data "
         "FROM sink s JOIN workspaces w ON w.wid = s.wid LEFT JOIN members m ON m.mid = s.mid "
         "WHERE (?1 = 0 OR s.wid = ?1) AND (?2 IS NULL OR m.id = ?2) "
         "  AND (?3 = -1 OR s.channel = ?3) ORDER BY s.id DESC LIMIT ?4";
@@ -587,6 +698,7 @@ int sq_sink_list(struct sq_conn *c, struct store_req *r)
         m->body = sq_text(st, 7, r->arena);
         m->html = sq_text(st, 8, r->arena);
         m->channel = sqlite3_column_int(st, 9);
+        m->data = sq_text(st, 10, r->arena);
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "sink");

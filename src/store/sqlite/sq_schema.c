@@ -271,6 +271,33 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE credit_ledger ADD COLUMN ref TEXT;"
     "CREATE UNIQUE INDEX credit_ledger_ref ON credit_ledger(wid, ref) WHERE ref IS NOT NULL;"
     "ALTER TABLE workspaces ADD COLUMN app_url TEXT;",
+
+    /* 4: devices and push. kind: 0 fcm, 1 apns, 2 webpush (token is then
+     * the subscription's endpoint). A push delivery names its device; the
+     * credential is read when it is sent, so a refreshed token is used. */
+    "CREATE TABLE devices("
+    "  did INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  wid INTEGER NOT NULL,"
+    "  mid INTEGER NOT NULL REFERENCES members(mid) ON DELETE CASCADE,"
+    "  id TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  token TEXT NOT NULL,"
+    "  p256dh TEXT,"
+    "  auth TEXT,"
+    "  environment TEXT,"
+    "  name TEXT,"
+    "  enabled INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  last_seen INTEGER NOT NULL,"
+    "  UNIQUE (mid, id)"
+    ");"
+    "CREATE INDEX devices_credential ON devices(wid, kind, token);"
+    "CREATE INDEX devices_last_seen ON devices(last_seen);"
+    "ALTER TABLE deliveries ADD COLUMN device INTEGER;"
+    /* A push's data for the app: which notification, what type, where. */
+    "ALTER TABLE deliveries ADD COLUMN data TEXT;"
+    "ALTER TABLE sink ADD COLUMN data TEXT;",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof *MIGRATIONS))

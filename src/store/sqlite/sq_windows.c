@@ -147,14 +147,17 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
         return sq_fail(c, "window link");
     sqlite3_reset(st);
 
-    /* Email and SMS go to the outbox (push follows devices, later). */
-    if (channels & (CH_BIT(CH_EMAIL) | CH_BIT(CH_SMS))) {
+    /* Email, SMS and push go to the outbox. */
+    bool outbox;
+    if ((rc = sq_outbox_wanted(c, channels, mid, &outbox)) != STORE_OK)
+        return rc;
+    if (outbox) {
         struct workspace ws;
         if ((rc = sq_cached_workspace(c, wid, a, &ws)) != STORE_OK)
             return rc;
         struct external_text ext;
         render_message_group_external(c->render, &ws, &m, messages, senders, conv_name, a, &ext);
-        if ((rc = sq_outbox_add(c, &n, nid, &m, &ext, deliveries)) != STORE_OK)
+        if ((rc = sq_outbox_add(c, &n, nid, &m, &ext, NULL, deliveries)) != STORE_OK)
             return rc;
     }
 
