@@ -300,18 +300,26 @@ static void submit_result(struct deliverer *d, struct send_job *job)
     store_submit(d->store, &q->base);
 }
 
-/* A configuration error stops the channel for a while, not the message. */
-static void pause_channel(struct deliverer *d, struct send_job *job, int64_t until)
+/* A configuration error stops the channel for a while, not the message:
+ * the whole channel, or, where several services share one (push), that
+ * service alone. A pause in force is not extended by the rows that meet
+ * it: they wait for its end. */
+static void pause_for(struct deliverer *d, struct send_job *job)
 {
     int ch = job->d.channel;
-    if (d->paused_until[ch] >= until)
+    struct provider *one = job->provider != d->providers[ch] ? job->provider : NULL;
+    int64_t *paused = one ? &one->paused_until : &d->paused_until[ch];
+    if (*paused > job->finished_at) {
+        job->retry_at = *paused;
         return;
-    if (d->paused_until[ch] < job->finished_at)
-        hlog_error("deliver: %s provider %s: %s; %s is paused for %lld s (check its settings)",
-                   channel_name(ch), job->provider->ops->name, job->result.answer,
-                   channel_name(ch), (long long)((until - job->finished_at) / 1000));
-    d->paused_until[ch] = until;
-    arm(d, until);
+    }
+    job->retry_at = job->finished_at + d->backoff_ms;
+    hlog_error("deliver: %s provider %s: %s; it is paused for %lld s (check its settings)",
+               channel_name(ch), job->provider->ops->name, job->result.answer,
+               (long long)(d->backoff_ms / 1000));
+    *paused = job->retry_at;
+    if (!one)
+        arm(d, job->retry_at);
 }
 
 void provider_done(struct send_job *job)
@@ -329,8 +337,7 @@ void provider_done(struct send_job *job)
     job->finished_at = hclock_now_ms(d->clock);
     job->latency_ms = (int64_t)((hclock_mono_ns() - job->started_ns) / 1000000);
     if (res->outcome == SEND_CONFIG) {
-        job->retry_at = job->finished_at + d->backoff_ms;
-        pause_channel(d, job, job->retry_at);
+        pause_for(d, job);
     } else {
         job->retry_at = job->finished_at +
                         deliver_backoff_ms(job->d.attempts + 1, d->backoff_ms, d->backoff_max_ms,
@@ -361,6 +368,9 @@ void provider_result(struct send_job *job, enum send_outcome outcome, const char
 
 /* ---- claiming ---- */
 
+/* Every string of a claimed row, into the job's arena: the claim's arena
+ * is gone once the jobs start. A field added to struct delivery must be
+ * copied here. */
 static void copy_delivery(struct arena *a, struct delivery *to, const struct delivery *from)
 {
     *to = *from;
@@ -376,6 +386,11 @@ static void copy_delivery(struct arena *a, struct delivery *to, const struct del
     to->ws_id = arena_strdup(a, from->ws_id);
     to->sender_name = arena_strdup(a, from->sender_name);
     to->sms_sender_id = arena_strdup(a, from->sms_sender_id);
+    to->device_token = arena_strdup(a, from->device_token);
+    to->device_p256dh = arena_strdup(a, from->device_p256dh);
+    to->device_auth = arena_strdup(a, from->device_auth);
+    to->device_env = arena_strdup(a, from->device_env);
+    to->data = arena_strdup(a, from->data);
     to->tries = NULL;
     to->ntries = 0;
 }

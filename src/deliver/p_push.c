@@ -4,6 +4,7 @@
  * tests see what would have gone; Web Push needs only the installation's
  * VAPID key, which serve always has. */
 #include "deliver/provider.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "engine/model.h"
 
@@ -50,7 +51,16 @@ static void push_send(struct provider *p, struct send_job *job)
         provider_done(job);
         return;
     }
-    pp->kinds[k].ops->send(&pp->kinds[k], job);
+    struct provider *sub = &pp->kinds[k];
+    job->provider = sub; /* the one sending it, for its answer */
+    if (sub->paused_until > hclock_now_ms(p->env.clock)) {
+        /* Paused after a configuration error: the row waits, unspent. */
+        provider_result(job, SEND_CONFIG, "%s is paused after a configuration error",
+                        sub->ops->name);
+        provider_done(job);
+        return;
+    }
+    sub->ops->send(sub, job);
 }
 
 static void push_close(struct provider *p)

@@ -26,7 +26,7 @@ struct send_result {
 };
 
 struct send_job {
-    struct provider *provider;
+    struct provider *provider; /* the one sending it (a push service's, not "push") */
     struct arena arena;      /* the delivery's strings and the provider's */
     struct delivery d;
     uint64_t started_ns;
@@ -65,6 +65,7 @@ struct provider {
     const struct provider_ops *ops;
     struct provider_env env;
     int capacity;            /* sends in flight at most; open sets it */
+    int64_t paused_until;    /* one of several on a channel (push), after a configuration error */
     void *state;             /* the provider's own; open makes it, close frees it */
 };
 
