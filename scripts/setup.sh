@@ -12,7 +12,7 @@ PACKAGES="
   libevent-dev libjansson-dev libsqlite3-dev libssl-dev libicu-dev
   libhttp-parser-dev libcmocka-dev libcurl4-openssl-dev
   python3 python3-pytest python3-requests python3-aiosmtpd openssl
-  chromium
+  chromium firefox-esr
   ca-certificates
 "
 
@@ -39,11 +39,13 @@ if [ -n "$missing" ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
 
-# Browser-side tooling from npm, exactly as locked.
-lock=tests/browser/package-lock.json
-stamp=tests/browser/node_modules/.herald-lock
-if [ ! -f "$stamp" ] || ! cmp -s "$lock" "$stamp"; then
-  echo "setup: npm ci (tests/browser)"
-  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$lock" "$stamp"
-fi
+# Browser-side tooling and test peers from npm, exactly as locked.
+for dir in tests/browser tests/push; do
+  lock=$dir/package-lock.json
+  stamp=$dir/node_modules/.herald-lock
+  if [ ! -f "$stamp" ] || ! cmp -s "$lock" "$stamp"; then
+    echo "setup: npm ci ($dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$lock" "$stamp"
+  fi
+done
