@@ -494,6 +494,7 @@ struct st_prune {
     int64_t now;
     int max_events;
     int64_t events_deleted, notifications_deleted;
+    int64_t devices_deleted;     /* unused for 270 days */
     struct feed_update *updates; /* UPD_COUNT for members whose unread count fell */
     size_t n;
 };

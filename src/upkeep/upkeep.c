@@ -148,12 +148,16 @@ static void on_pruned(struct store_req *r)
     struct st_prune *q = (struct st_prune *)r;
     struct upkeep *u = r->arg;
     u->pruning = false;
-    bool more = r->rc == STORE_OK && q->events_deleted == q->max_events;
+    bool more = r->rc == STORE_OK && (q->events_deleted == q->max_events ||
+                                      q->devices_deleted == q->max_events);
     if (r->rc == STORE_OK) {
         live_publish(u->hub, q->updates, q->n);
         if (q->events_deleted)
             hlog_info("retention: removed %lld events and %lld notifications",
                       (long long)q->events_deleted, (long long)q->notifications_deleted);
+        if (q->devices_deleted)
+            hlog_info("retention: removed %lld devices unused for 270 days",
+                      (long long)q->devices_deleted);
     } else if (u->run_phase == 2) {
         u->run_rc = r->rc;
     }

@@ -320,6 +320,8 @@ static int prune_notification(struct sq_conn *c, int64_t nid, int64_t eid, int64
     return STORE_OK;
 }
 
+#define DEVICE_UNUSED_MS (270LL * 86400 * 1000)
+
 /* Deletes events older than their workspace's retention with their
  * notifications (found through the keys in each event's stored answer),
  * and closed message windows as old with theirs; at most max_events of
@@ -405,6 +407,18 @@ int sq_prune(struct sq_conn *c, struct store_req *r)
         sqlite3_reset(st);
     }
     q->events_deleted = (int64_t)n;
+    /* Push credentials not seen (registered or refreshed) for 270 days:
+     * the app is long gone from that device. */
+    st = sq_prep(c, "DELETE FROM devices WHERE did IN (SELECT did FROM devices "
+                    "WHERE last_seen < ?1 LIMIT ?2)");
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->now - DEVICE_UNUSED_MS);
+    sqlite3_bind_int(st, 2, q->max_events);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return sq_fail(c, "prune devices");
+    sqlite3_reset(st);
+    q->devices_deleted = sqlite3_changes(c->db);
     q->updates = ARENA_NEW_N(r->arena, struct feed_update, t->n + 1);
     for (size_t i = 0; i < t->n; i++)
         q->updates[q->n++] = (struct feed_update){t->mid[i], 0, t->unread[i], UPD_COUNT, NULL};
