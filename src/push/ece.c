@@ -169,11 +169,17 @@ int webpush_encrypt(const uint8_t ua_public[65], const uint8_t auth[ECE_AUTH_LEN
     if (len > WEBPUSH_PLAINTEXT_MAX)
         return -1;
     int rc = -1;
-    EVP_PKEY *ua = p256_from_public(ua_public);
-    EVP_PKEY *as = as_key ? as_key : p256_generate();
     uint8_t as_public[65], secret[32], ikm[32], fresh_salt[ECE_SALT_LEN];
-    if (!ua || !as || p256_public(as, as_public) != 0 || p256_ecdh(as, ua, secret) != 0 ||
-        webpush_ikm(secret, auth, ua_public, as_public, ikm) != 0)
+    if (as_key) { /* a given sender key: the test vectors */
+        EVP_PKEY *ua = p256_from_public(ua_public);
+        int ok = ua && p256_public(as_key, as_public) == 0 && p256_ecdh(as_key, ua, secret) == 0;
+        EVP_PKEY_free(ua);
+        if (!ok)
+            goto out;
+    } else if (p256_ephemeral_ecdh(ua_public, as_public, secret) != 0) {
+        goto out;
+    }
+    if (webpush_ikm(secret, auth, ua_public, as_public, ikm) != 0)
         goto out;
     if (!salt) {
         crypto_random(fresh_salt, sizeof fresh_salt);
@@ -181,9 +187,6 @@ int webpush_encrypt(const uint8_t ua_public[65], const uint8_t auth[ECE_AUTH_LEN
     }
     rc = ece_encrypt(ikm, sizeof ikm, salt, ECE_RS, as_public, 65, plain, len, out);
 out:
-    EVP_PKEY_free(ua);
-    if (as != as_key)
-        EVP_PKEY_free(as);
     OPENSSL_cleanse(secret, sizeof secret);
     OPENSSL_cleanse(ikm, sizeof ikm);
     return rc;

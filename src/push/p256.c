@@ -6,6 +6,8 @@
 #include <openssl/ec.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <pthread.h>
+#include <openssl/rand.h>
 #include <string.h>
 
 EVP_PKEY *p256_generate(void)
@@ -128,5 +130,53 @@ int p256_ecdh(EVP_PKEY *mine, EVP_PKEY *peer, uint8_t out[32])
     int ok = ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
              EVP_PKEY_derive(ctx, out, &n) == 1 && n == 32;
     EVP_PKEY_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
+static EC_GROUP *p256_group;
+
+static void make_group(void)
+{
+    p256_group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+}
+
+int p256_ephemeral_ecdh(const uint8_t peer[P256_PUBLIC_LEN], uint8_t mine[P256_PUBLIC_LEN],
+                        uint8_t secret[32])
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_group);
+    const EC_GROUP *g = p256_group;
+    if (!g || peer[0] != 0x04)
+        return -1;
+    int ok = 0;
+    BN_CTX *bn = BN_CTX_secure_new();
+    EC_POINT *q = EC_POINT_new(g), *pub = EC_POINT_new(g), *shared = EC_POINT_new(g);
+    BIGNUM *d = BN_secure_new(), *x = BN_new();
+    if (!bn || !q || !pub || !shared || !d || !x)
+        goto out;
+    /* P-256 has cofactor 1: a point on the curve (not infinity) is in the
+     * group, so no multiplication by the order is needed (RFC 8291 7). */
+    if (EC_POINT_oct2point(g, q, peer, P256_PUBLIC_LEN, bn) != 1 ||
+        EC_POINT_is_on_curve(g, q, bn) != 1 || EC_POINT_is_at_infinity(g, q))
+        goto out;
+    do {
+        if (BN_priv_rand_range_ex(d, EC_GROUP_get0_order(g), 0, bn) != 1)
+            goto out;
+    } while (BN_is_zero(d));
+    if (EC_POINT_mul(g, pub, d, NULL, NULL, bn) != 1 ||
+        EC_POINT_point2oct(g, pub, POINT_CONVERSION_UNCOMPRESSED, mine, P256_PUBLIC_LEN, bn) !=
+            P256_PUBLIC_LEN ||
+        EC_POINT_mul(g, shared, NULL, q, d, bn) != 1 ||
+        EC_POINT_get_affine_coordinates(g, shared, x, NULL, bn) != 1 ||
+        BN_bn2binpad(x, secret, 32) != 32)
+        goto out;
+    ok = 1;
+out:
+    BN_clear_free(d);
+    BN_free(x);
+    EC_POINT_free(q);
+    EC_POINT_free(pub);
+    EC_POINT_clear_free(shared);
+    BN_CTX_free(bn);
     return ok ? 0 : -1;
 }

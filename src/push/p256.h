@@ -25,4 +25,12 @@ int p256_private(EVP_PKEY *key, uint8_t out[P256_PRIVATE_LEN]);
 /* The shared secret: the X coordinate of mine * peer. */
 int p256_ecdh(EVP_PKEY *mine, EVP_PKEY *peer, uint8_t out[32]);
 
+/* Web Push's hot path in one call: checks that peer is a point on the
+ * curve, makes a fresh key pair (its public point into mine), and derives
+ * the shared secret. The same results as p256_generate + p256_ecdh, on
+ * OpenSSL's EC_POINT arithmetic directly: the EVP objects' setup costs more
+ * than the two multiplications themselves. Thread-safe. */
+int p256_ephemeral_ecdh(const uint8_t peer[P256_PUBLIC_LEN], uint8_t mine[P256_PUBLIC_LEN],
+                        uint8_t secret[32]);
+
 #endif
