@@ -83,6 +83,21 @@ int demo_seed(struct store *s, struct hclock *clock, const char *url, const char
             pp->patch.push_enabled = -1;
             if (store_call(s, &pp->base) != STORE_OK)
                 goto out;
+            /* and has a phone; FCM is not configured, so its pushes go to the sink */
+            struct st_device_put *dp = ARENA_NEW(&a, struct st_device_put);
+            dp->base.op = ST_DEVICE_PUT;
+            dp->base.arena = &a;
+            dp->wid = ws.wid;
+            dp->mid = m->out.mid;
+            dp->now = now;
+            dp->id = "sams-phone";
+            dp->credential = true;
+            dp->kind = DEV_FCM;
+            dp->token = "demo-fcm-registration-token-for-sams-phone";
+            dp->name = "Sam's phone";
+            dp->enabled = 1;
+            if (store_call(s, &dp->base) != STORE_OK)
+                goto out;
         }
         struct st_credits_add *cr = ARENA_NEW(&a, struct st_credits_add);
         cr->base.op = ST_CREDITS_ADD;
@@ -132,8 +147,8 @@ int demo_seed(struct store *s, struct hclock *clock, const char *url, const char
            "\"2026-11-24T14:30:00Z\",\"staff_ids\":[\"m_sam\"]},\"client\":{\"id\":\"cl_1\","
            "\"name\":\"Dana Reyes\"}}}'\n"
            "    curl -s %s/v1/me/notifications -H 'Authorization: Bearer %s'\n"
-           "  A cancellation: Sam gets an email and an SMS (no provider is configured,\n"
-           "  so the sink keeps what would have been sent):\n"
+           "  A cancellation: Sam gets an email, an SMS and a push to his phone (no\n"
+           "  provider is configured, so the sink keeps what would have been sent):\n"
            "    curl -s %s/v1/events -H 'Authorization: Bearer %s' \\\n"
            "      -H 'Content-Type: application/json' -d '{\"id\":\"evt_2\",\"type\":"
            "\"appointment.cancelled\",\"occurred_at\":\"2026-11-21T09:30:00Z\",\"source\":"
