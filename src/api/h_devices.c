@@ -157,7 +157,7 @@ static bool read_subscription(struct api_call *call, json_t *body, struct st_dev
         return false;
     }
     static const char *const sub_keys[] = {"endpoint", "keys", "expirationTime", NULL};
-    if (!api_known_keys(call, sub, "subscription.", sub_keys))
+    if (!api_known_keys(call, sub, "subscription", sub_keys))
         return false;
     const char *endpoint = json_string_value(json_object_get(sub, "endpoint"));
     bool https = endpoint && strncmp(endpoint, "https://", 8) == 0;
@@ -177,6 +177,9 @@ static bool read_subscription(struct api_call *call, json_t *body, struct st_dev
                   "subscription.keys must hold p256dh and auth");
         return false;
     }
+    static const char *const key_names[] = {"p256dh", "auth", NULL};
+    if (!api_known_keys(call, keys, "subscription.keys", key_names))
+        return false;
     uint8_t pub[P256_PUBLIC_LEN], auth[16];
     if (!key_field(call, keys, "p256dh", sizeof pub, pub, &q->p256dh) ||
         !key_field(call, keys, "auth", sizeof auth, auth, &q->auth))

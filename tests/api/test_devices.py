@@ -105,6 +105,12 @@ def test_kinds_and_what_they_show(ws):
     ({"kind": "fcm", "token": "tok" * 20, "enabled": "yes"}, "enabled"),
     ({"kind": "fcm", "token": "tok" * 20, "name": ""}, "name"),
     ({"kind": "fcm", "token": "tok" * 20, "colour": "red"}, "colour"),
+    ({"kind": "webpush", "subscription": {"endpoint": "https://push.example.net/x",
+                                          "keys": {"p256dh": P256DH, "auth": AUTH},
+                                          "options": {}}}, "subscription.options"),
+    ({"kind": "webpush", "subscription": {"endpoint": "https://push.example.net/x",
+                                          "keys": {"p256dh": P256DH, "auth": AUTH,
+                                                   "extra": "x"}}}, "subscription.keys.extra"),
 ])
 def test_bad_registrations_say_which_field(ws, body, field):
     _, me = staff(ws)
