@@ -8,6 +8,9 @@
 #include "core/hostid.h"
 #include "push/p256.h"
 #include "push/vapid.h"
+#include "deliver/netcheck.h"
+
+#include <strings.h>
 
 #include <string.h>
 
@@ -147,6 +150,46 @@ static bool key_field(struct api_call *call, json_t *keys, const char *name, siz
     return true;
 }
 
+/* Where a member may make Herald POST: a public push service on port 443,
+ * never its own network (the check repeats at connect time, after DNS).
+ * Tests allow http, loopback and any port (push_allow_insecure_endpoints). */
+static const char *endpoint_refused(const char *endpoint, bool insecure_ok)
+{
+    const char *auth = strstr(endpoint, "://") + 3;
+    size_t alen = strcspn(auth, "/?#");
+    if (memchr(auth, '@', alen))
+        return "endpoint must not carry a user name";
+    if (insecure_ok)
+        return NULL;
+    char host[256];
+    const char *port = NULL;
+    size_t hlen;
+    if (auth[0] == '[') {
+        const char *close = memchr(auth, ']', alen);
+        if (!close)
+            return "endpoint's host is not readable";
+        hlen = (size_t)(close - auth) + 1;
+        if (hlen < alen)
+            port = close[1] == ':' ? close + 2 : "";
+    } else {
+        const char *colon = memchr(auth, ':', alen);
+        hlen = colon ? (size_t)(colon - auth) : alen;
+        if (colon)
+            port = colon + 1;
+    }
+    if (hlen == 0 || hlen >= sizeof host)
+        return "endpoint's host is not readable";
+    memcpy(host, auth, hlen);
+    host[hlen] = '\0';
+    if (port && (strncmp(port, "443", 3) != 0 || (size_t)(port + 3 - auth) != alen))
+        return "endpoint must use port 443, as push services do";
+    size_t n = strlen(host);
+    if (strcasecmp(host, "localhost") == 0 ||
+        (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0) || net_literal_private(host))
+        return "endpoint must be a push service on the public internet";
+    return NULL;
+}
+
 static bool read_subscription(struct api_call *call, json_t *body, struct st_device_put *q)
 {
     json_t *sub = json_object_get(body, "subscription");
@@ -169,6 +212,11 @@ static bool read_subscription(struct api_call *call, json_t *body, struct st_dev
         api_error(call, 400, "invalid_field", "subscription.endpoint",
                   "endpoint must be the push service's https:// URL (at most %d bytes)",
                   ENDPOINT_MAX);
+        return false;
+    }
+    const char *refused = endpoint_refused(endpoint, call->api->cfg.allow_insecure_push);
+    if (refused) {
+        api_error(call, 400, "invalid_field", "subscription.endpoint", "%s", refused);
         return false;
     }
     json_t *keys = json_object_get(sub, "keys");

@@ -64,7 +64,7 @@ static const struct setting SETTINGS[] = {
     I(push_ttl_s, "86400", 0, 2419200, "how long push services keep an undelivered push"),
     I(push_timeout_s, "15", 1, 600, "time one push request may take"),
     I(push_connections, "8", 1, 256, "Web Push connections at most (HTTP/2 ones carry many pushes each)"),
-    B(push_allow_insecure_endpoints, "false", "accept http:// Web Push endpoints (tests only)"),
+    B(push_allow_insecure_endpoints, "false", "accept http://, loopback and private-network Web Push endpoints (tests only)"),
     S(push_ca_file, "", "CA bundle that verifies push services; empty: the system's"),
     S(fcm_service_account, "", "FCM service-account JSON file (selects the fcm provider for fcm devices)"),
     S(fcm_base_url, "https://fcm.googleapis.com", "FCM HTTP v1 API base URL"),

@@ -181,6 +181,11 @@ static void start(struct curlev *cv, struct transfer *t)
     cv->running++;
 }
 
+void curlev_limit_per_host(struct curlev *cv, long connections)
+{
+    curl_multi_setopt(cv->multi, CURLMOPT_MAX_HOST_CONNECTIONS, connections);
+}
+
 void curlev_add(struct curlev *cv, CURL *easy, curlev_done_fn done, void *arg)
 {
     struct transfer *t = xcalloc(1, sizeof *t);

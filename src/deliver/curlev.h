@@ -27,6 +27,9 @@ int curlev_global_init(void);
  * max_connections (one transfer per connection); HTTP/2 multiplexes many
  * on each connection. */
 struct curlev *curlev_new(struct event_base *base, long max_connections, long max_running);
+/* Connections to one host at most (many hosts share the provider's pool:
+ * one slow host must not take it all). */
+void curlev_limit_per_host(struct curlev *cv, long connections);
 /* Starts a transfer, or queues it behind the running ones. On a setup
  * failure done runs before this returns. */
 void curlev_add(struct curlev *cv, CURL *easy, curlev_done_fn done, void *arg);

@@ -293,6 +293,7 @@ static void submit_result(struct deliverer *d, struct send_job *job)
     q->config_error = res->outcome == SEND_CONFIG;
     q->gone = res->outcome == SEND_GONE;
     q->gone_at = res->gone_at;
+    q->gone_token = job->d.device_token;
     q->answer = res->answer ? res->answer : (q->ok ? "accepted" : "failed");
     q->message_id = res->message_id;
     q->max_attempts = d->max_attempts;

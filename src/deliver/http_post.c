@@ -6,10 +6,12 @@
 #include "core/clock.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "deliver/netcheck.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #define BODY_KEPT_MAX (16 * 1024)
 
@@ -21,8 +23,22 @@ struct post {
     char retry_after[64];
     char captured[160];
     const char *capture;
+    bool refused;
     char errbuf[CURL_ERROR_SIZE];
 };
+
+/* CURLOPT_OPENSOCKETFUNCTION for public_only posts: the check happens on
+ * the address libcurl is about to connect to, so a name that resolves to
+ * a private address (or changes to one) is refused all the same. */
+static curl_socket_t open_public(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct post *p = arg;
+    if (purpose != CURLSOCKTYPE_IPCXN || !net_address_public(&addr->addr)) {
+        p->refused = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(addr->family, addr->socktype, addr->protocol);
+}
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
@@ -80,7 +96,10 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
     if (p->captured[0])
         a.captured = arena_strdup(&job->arena, p->captured);
     curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &a.http_version);
-    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+    a.refused = p->refused;
+    if (p->refused)
+        provider_result(job, SEND_PERMANENT, "the endpoint's address is not public");
+    else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
         rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_UNSUPPORTED_PROTOCOL)
         provider_result(job, SEND_CONFIG, "%s", a.error); /* our settings */
     else if (rc != CURLE_OK)
@@ -89,11 +108,12 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
         provider_result(job, deliver_http_outcome(a.status), "%ld", a.status);
     if (job->result.outcome == SEND_TRANSIENT)
         job->result.retry_after_ms = a.retry_after_ms;
-    p->read_answer(job, &a);
     curl_slist_free_all(p->headers);
-    buf_free(&p->answer);
     curl_easy_cleanup(easy);
-    provider_done(job);
+    bool kept = p->read_answer(job, &a);
+    buf_free(&p->answer);
+    if (!kept)
+        provider_done(job);
 }
 
 void http_post(struct curlev *cv, struct send_job *job, const struct http_post_req *rq,
@@ -139,5 +159,9 @@ void http_post(struct curlev *cv, struct send_job *job, const struct http_post_r
     }
     if (rq->ca_file && *rq->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, rq->ca_file);
+    if (rq->public_only) {
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_public);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, p);
+    }
     curlev_add(cv, e, on_done, p);
 }

@@ -19,6 +19,7 @@ struct http_answer {
     int64_t retry_after_ms; /* Retry-After, 0 if none */
     const char *captured;   /* the value of http_post_req.capture, or NULL */
     long http_version;      /* CURL_HTTP_VERSION_* the answer came over */
+    bool refused;           /* public_only: the host resolved to a private address */
 };
 
 struct http_post_req {
@@ -32,11 +33,14 @@ struct http_post_req {
     bool http2;                  /* offer HTTP/2 (ALPN), reuse streams */
     const char *ca_file;         /* NULL or "": the system's CAs */
     const char *capture;         /* a response header to keep, e.g. "apns-id" */
+    bool public_only;            /* refuse to connect to a non-public address */
 };
 
 /* read_answer sets the job's result from the answer (the outcome is
- * already classified there: it may refine it); provider_done follows. */
-typedef void (*http_answer_fn)(struct send_job *job, const struct http_answer *a);
+ * already classified there: it may refine it); provider_done follows,
+ * unless read_answer returns true: the provider has taken the job back (to
+ * send it again) and finishes it itself. */
+typedef bool (*http_answer_fn)(struct send_job *job, const struct http_answer *a);
 
 void http_post(struct curlev *cv, struct send_job *job, const struct http_post_req *rq,
                http_answer_fn read_answer);

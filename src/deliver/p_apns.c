@@ -29,6 +29,8 @@
 #define TOKEN_RENEW_S (50 * 60)
 #define TOKEN_MIN_AGE_S (20 * 60)
 #define KEY_FILE_MAX (16 * 1024)
+#define AMBIGUOUS_STREAK_MAX 5
+#define PAYLOAD_MAX 4096
 
 struct apns {
     struct curlev *cv;
@@ -41,6 +43,11 @@ struct apns {
     char *token;
     int64_t token_iat;
     bool stale;
+    /* BadDeviceToken and DeviceTokenNotForTopic also answer a wrong topic or
+     * a sandbox token sent to production: they remove devices only once a
+     * push has worked, and stop after a streak (then it is our settings). */
+    bool seen_ok;
+    int ambiguous_streak;
 };
 
 static char *trimmed_host(const char *url)
@@ -115,14 +122,14 @@ static const char *provider_token(struct apns *a)
     return a->token;
 }
 
-static void apns_answer(struct send_job *job, const struct http_answer *ans)
+static bool apns_answer(struct send_job *job, const struct http_answer *ans)
 {
     struct apns *a = job->provider->state;
     if (ans->rc != CURLE_OK)
-        return;
+        return false;
     if (ans->http_version != CURL_HTTP_VERSION_2_0) {
         provider_result(job, SEND_CONFIG, "%ld over HTTP/1: APNs needs HTTP/2", ans->status);
-        return;
+        return false;
     }
     json_t *j = json_loadb(ans->body, ans->len, 0, NULL);
     const char *reason = json_string_value(json_object_get(j, "reason"));
@@ -135,9 +142,11 @@ static void apns_answer(struct send_job *job, const struct http_answer *ans)
         out = SEND_OK;
         break;
     case 400:
-        out = !strcmp(reason, "BadDeviceToken") || !strcmp(reason, "DeviceTokenNotForTopic")
-                  ? SEND_GONE
-                  : SEND_PERMANENT;
+        if (!strcmp(reason, "BadDeviceToken") || !strcmp(reason, "DeviceTokenNotForTopic"))
+            out = !a->seen_ok || ++a->ambiguous_streak >= AMBIGUOUS_STREAK_MAX ? SEND_CONFIG
+                                                                              : SEND_GONE;
+        else
+            out = SEND_PERMANENT;
         break;
     case 410:
         out = SEND_GONE;
@@ -160,6 +169,8 @@ static void apns_answer(struct send_job *job, const struct http_answer *ans)
         out = ans->status >= 500 ? SEND_TRANSIENT : SEND_PERMANENT;
     }
     if (out == SEND_OK) {
+        a->seen_ok = true;
+        a->ambiguous_streak = 0;
         provider_result(job, SEND_OK, "200 %s", ans->captured ? ans->captured : "accepted");
         job->result.message_id = ans->captured;
     } else {
@@ -168,6 +179,7 @@ static void apns_answer(struct send_job *job, const struct http_answer *ans)
             job->result.retry_after_ms = ans->retry_after_ms;
     }
     json_decref(j);
+    return false;
 }
 
 static void apns_send(struct provider *p, struct send_job *job)
@@ -200,6 +212,12 @@ static void apns_send(struct provider *p, struct send_job *job)
     else
         jw_null(&w);
     jw_obj_end(&w);
+    if (body.len > PAYLOAD_MAX) {
+        provider_result(job, SEND_PERMANENT, "the payload is over APNs' %d bytes", PAYLOAD_MAX);
+        buf_free(&body);
+        provider_done(job);
+        return;
+    }
     char ntf[NOTIFICATION_ID_MAX];
     notification_id_format(d->nid, ntf);
     int64_t now_s = hclock_now_ms(a->clock) / 1000;

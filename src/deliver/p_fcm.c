@@ -29,6 +29,8 @@
 #define REFRESH_BEFORE_MS (5 * 60 * 1000)
 #define SCOPE "https://www.googleapis.com/auth/firebase.messaging"
 #define WAITING_MAX 4096
+#define AMBIGUOUS_STREAK_MAX 5
+#define FCM_BODY_MAX 4096 /* FCM's payload limit, our JSON around it a little more */
 
 struct fcm {
     struct curlev *cv;       /* sends */
@@ -44,6 +46,11 @@ struct fcm {
     struct send_job **waiting;
     size_t nwaiting;
     bool fetching;
+    /* A reason that says "this token" but could mean "your configuration"
+     * (SENDER_ID_MISMATCH: a service account of another project) removes
+     * devices only once a send has worked, and stops after a streak. */
+    bool seen_ok;
+    int ambiguous_streak;
     /* the exchange in flight */
     struct buf answer;
     struct curl_slist *token_headers;
@@ -106,19 +113,23 @@ static int fcm_open(struct provider *p, const struct deliver_settings *s)
 
 /* ---- sending ---- */
 
-static void fcm_answer(struct send_job *job, const struct http_answer *a)
+static void fcm_send(struct provider *p, struct send_job *job);
+
+static bool fcm_answer(struct send_job *job, const struct http_answer *a)
 {
     struct fcm *f = job->provider->state;
     if (a->rc != CURLE_OK)
-        return;
+        return false;
     json_t *j = json_loadb(a->body, a->len, 0, NULL);
     if (a->status == 200) {
         const char *name = json_string_value(json_object_get(j, "name"));
         provider_result(job, SEND_OK, "200 %s", name ? name : "accepted");
         if (name)
             job->result.message_id = arena_strdup(&job->arena, name);
+        f->seen_ok = true;
+        f->ambiguous_streak = 0;
         json_decref(j);
-        return;
+        return false;
     }
     json_t *error = json_object_get(j, "error");
     const char *message = json_string_value(json_object_get(error, "message"));
@@ -138,28 +149,45 @@ static void fcm_answer(struct send_job *job, const struct http_answer *a)
                 token_field = true;
         }
     }
+    if (a->status == 401 && !code && job->tries_here == 0) {
+        /* Our access token expired or was revoked: drop it if it is still
+         * the one in use (a late answer must not drop its successor), and
+         * send again once with the current one. */
+        if (f->access_token && job->credential_used &&
+            strcmp(f->access_token, job->credential_used) == 0) {
+            free(f->access_token);
+            f->access_token = NULL;
+        }
+        job->tries_here++;
+        json_decref(j);
+        fcm_send(job->provider, job);
+        return true;
+    }
     enum send_outcome out = job->result.outcome; /* by status: 5xx, 429 transient */
-    if (code && (!strcmp(code, "UNREGISTERED") || !strcmp(code, "SENDER_ID_MISMATCH")))
+    if (code && !strcmp(code, "UNREGISTERED"))
         out = SEND_GONE;
+    else if (code && !strcmp(code, "SENDER_ID_MISMATCH"))
+        out = !f->seen_ok || ++f->ambiguous_streak >= AMBIGUOUS_STREAK_MAX ? SEND_CONFIG
+                                                                          : SEND_GONE;
     else if (code && !strcmp(code, "INVALID_ARGUMENT"))
         out = token_field ? SEND_GONE : SEND_PERMANENT;
-    else if (code && !strcmp(code, "THIRD_PARTY_AUTH_ERROR"))
-        out = SEND_CONFIG; /* the APNs or web credentials set up in Firebase */
-    else if (code && (!strcmp(code, "QUOTA_EXCEEDED") || !strcmp(code, "UNAVAILABLE") ||
-                      !strcmp(code, "INTERNAL") || !strcmp(code, "UNSPECIFIED_ERROR")))
+    else if (code && !strcmp(code, "THIRD_PARTY_AUTH_ERROR")) {
+        /* The APNs or web credentials set up in Firebase: some devices, not
+         * FCM as a whole; retried (and logged) rather than pausing Android. */
+        hlog_error("deliver: fcm: THIRD_PARTY_AUTH_ERROR: check the APNs or web push "
+                   "credentials configured in the Firebase project");
         out = SEND_TRANSIENT;
-    else if (a->status == 401) {
-        /* Our access token expired or was revoked: fetch another. */
-        free(f->access_token);
-        f->access_token = NULL;
+    } else if (code && (!strcmp(code, "QUOTA_EXCEEDED") || !strcmp(code, "UNAVAILABLE") ||
+                        !strcmp(code, "INTERNAL") || !strcmp(code, "UNSPECIFIED_ERROR")))
         out = SEND_TRANSIENT;
-    } else if (a->status == 403)
+    else if (a->status == 401 || a->status == 403)
         out = SEND_CONFIG;
     provider_result(job, out, "%ld %s: %.200s", a->status, code ? code : "",
                     message ? message : (j ? "" : "(not JSON)"));
     if (out == SEND_TRANSIENT)
         job->result.retry_after_ms = a->retry_after_ms;
     json_decref(j);
+    return false;
 }
 
 static void fcm_post(struct fcm *f, struct send_job *job)
@@ -202,6 +230,13 @@ static void fcm_post(struct fcm *f, struct send_job *job)
     jw_obj_end(&w);
     jw_obj_end(&w);
     jw_obj_end(&w);
+    if (body.len > FCM_BODY_MAX + 512) {
+        provider_result(job, SEND_PERMANENT, "the message is over FCM's 4096 bytes");
+        buf_free(&body);
+        provider_done(job);
+        return;
+    }
+    job->credential_used = arena_strdup(&job->arena, f->access_token);
     const char *headers[] = {arena_printf(&job->arena, "Authorization: Bearer %s",
                                           f->access_token)};
     struct http_post_req rq = {

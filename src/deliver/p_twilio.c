@@ -63,10 +63,10 @@ static void add_field(struct buf *b, CURL *esc, const char *name, const char *va
 }
 
 /* 201 {"sid": "SM..."}; errors {"code": 21211, "message": "..."}. */
-static void twilio_answer(struct send_job *job, const struct http_answer *a)
+static bool twilio_answer(struct send_job *job, const struct http_answer *a)
 {
     if (a->rc != CURLE_OK)
-        return;
+        return false;
     json_t *j = json_loadb(a->body, a->len, 0, NULL);
     const char *sid = json_string_value(json_object_get(j, "sid"));
     const char *msg = json_string_value(json_object_get(j, "message"));
@@ -84,6 +84,7 @@ static void twilio_answer(struct send_job *job, const struct http_answer *a)
             provider_result(job, out, "%ld", a->status);
     }
     json_decref(j);
+    return false;
 }
 
 static void twilio_send(struct provider *p, struct send_job *job)

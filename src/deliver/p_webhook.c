@@ -47,10 +47,10 @@ static int webhook_open(struct provider *p, const struct deliver_settings *s)
     return 0;
 }
 
-static void webhook_answer(struct send_job *job, const struct http_answer *a)
+static bool webhook_answer(struct send_job *job, const struct http_answer *a)
 {
     if (a->rc != CURLE_OK)
-        return;
+        return false;
     json_t *j = json_loadb(a->body, a->len, 0, NULL);
     const char *id = json_string_value(json_object_get(j, "id"));
     if (job->result.outcome == SEND_OK && id)
@@ -58,6 +58,7 @@ static void webhook_answer(struct send_job *job, const struct http_answer *a)
     if (job->result.outcome != SEND_OK && a->len)
         provider_result(job, job->result.outcome, "%ld: %.200s", a->status, a->body);
     json_decref(j);
+    return false;
 }
 
 static void webhook_send(struct provider *p, struct send_job *job)

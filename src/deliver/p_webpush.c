@@ -52,14 +52,20 @@ static int webpush_open(struct provider *p, const struct deliver_settings *s)
     long running = connections * STREAMS_PER_CONNECTION;
     p->capacity = (int)running;
     w->cv = curlev_new(p->env.base, connections, running);
+    curlev_limit_per_host(w->cv, connections > 2 ? 2 : connections);
     p->state = w;
     return 0;
 }
 
-static void webpush_answer(struct send_job *job, const struct http_answer *a)
+static bool webpush_answer(struct send_job *job, const struct http_answer *a)
 {
-    if (a->rc != CURLE_OK)
-        return;
+    if (a->rc != CURLE_OK) {
+        /* The endpoint is the subscriber's, not our settings: a certificate
+         * that does not verify there fails this subscription only. */
+        if (job->result.outcome == SEND_CONFIG)
+            provider_result(job, SEND_PERMANENT, "the push service's TLS: %s", a->error);
+        return false;
+    }
     switch (a->status) {
     case 200:
     case 201:
@@ -67,22 +73,23 @@ static void webpush_answer(struct send_job *job, const struct http_answer *a)
         provider_result(job, SEND_OK, "%ld accepted", a->status);
         if (a->captured) /* the push message's resource: its id at the service */
             job->result.message_id = a->captured;
-        return;
+        return false;
     case 404:
     case 410:
         provider_result(job, SEND_GONE, "%ld: the subscription is gone", a->status);
-        return;
+        return false;
     case 401:
     case 403:
         /* The subscription was made for another key, or the service refuses
          * our token: this subscription, not the channel. */
         provider_result(job, SEND_PERMANENT, "%ld: the push service refused our VAPID token: "
                         "%.200s", a->status, a->body);
-        return;
+        return false;
     default:
         if (job->result.outcome != SEND_OK && a->len)
             provider_result(job, job->result.outcome, "%ld: %.200s", a->status, a->body);
     }
+    return false;
 }
 
 /* The decrypted message the service worker gets: what to show, and the
@@ -158,6 +165,7 @@ static void webpush_send(struct provider *p, struct send_job *job)
         .http2 = true,
         .ca_file = w->ca_file,
         .capture = "location",
+        .public_only = !w->allow_insecure,
     };
     http_post(w->cv, job, &rq, webpush_answer);
     buf_free(&body);

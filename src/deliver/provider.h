@@ -32,6 +32,9 @@ struct send_job {
     uint64_t started_ns;
     struct send_result result;
     int64_t finished_at, latency_ms, retry_at; /* set by provider_done */
+    /* the provider's own notes on this send, in the job's arena */
+    const char *credential_used; /* e.g. the access token it went with */
+    unsigned tries_here;         /* sends the provider made again itself */
     void *owner;             /* the deliverer's */
     struct send_job *prev, *next;
 };

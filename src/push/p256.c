@@ -151,9 +151,10 @@ int p256_ephemeral_ecdh(const uint8_t peer[P256_PUBLIC_LEN], uint8_t mine[P256_P
     int ok = 0;
     BN_CTX *bn = BN_CTX_secure_new();
     EC_POINT *q = EC_POINT_new(g), *pub = EC_POINT_new(g), *shared = EC_POINT_new(g);
-    BIGNUM *d = BN_secure_new(), *x = BN_new();
+    BIGNUM *d = BN_secure_new(), *x = BN_secure_new();
     if (!bn || !q || !pub || !shared || !d || !x)
         goto out;
+    BN_set_flags(d, BN_FLG_CONSTTIME);
     /* P-256 has cofactor 1: a point on the curve (not infinity) is in the
      * group, so no multiplication by the order is needed (RFC 8291 7). */
     if (EC_POINT_oct2point(g, q, peer, P256_PUBLIC_LEN, bn) != 1 ||
@@ -173,7 +174,7 @@ int p256_ephemeral_ecdh(const uint8_t peer[P256_PUBLIC_LEN], uint8_t mine[P256_P
     ok = 1;
 out:
     BN_clear_free(d);
-    BN_free(x);
+    BN_clear_free(x); /* the shared secret's coordinate */
     EC_POINT_free(q);
     EC_POINT_free(pub);
     EC_POINT_clear_free(shared);

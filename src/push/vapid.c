@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "push/jws.h"
 #include "push/p256.h"
+#include "core/jw.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -16,20 +17,26 @@
 #define RESIGN_LEFT_S 3600
 #define CACHE_SIZE 64 /* push service origins: a handful in practice */
 
+static EVP_PKEY *stored_key(const char *stored)
+{
+    uint8_t raw[P256_PRIVATE_LEN + 4];
+    /* 43 characters decode to the 32 bytes; checked before decoding */
+    if (strlen(stored) != 43 || b64url_decode(stored, 43, raw) != P256_PRIVATE_LEN) {
+        hlog_error("vapid: the stored key is damaged; refusing to make another (every "
+                   "subscription depends on it)");
+        return NULL;
+    }
+    EVP_PKEY *key = p256_from_private(raw);
+    OPENSSL_cleanse(raw, sizeof raw);
+    return key;
+}
+
 EVP_PKEY *vapid_key_load(struct store *s)
 {
     char stored[64];
-    uint8_t raw[P256_PRIVATE_LEN + 4];
-    if (store_meta_get(s, META_KEY, stored, sizeof stored) == STORE_OK) {
-        if (b64url_decode(stored, strlen(stored), raw) != P256_PRIVATE_LEN) {
-            hlog_error("vapid: the stored key is damaged; refusing to make another (every "
-                       "subscription depends on it)");
-            return NULL;
-        }
-        EVP_PKEY *key = p256_from_private(raw);
-        OPENSSL_cleanse(raw, sizeof raw);
-        return key;
-    }
+    if (store_meta_get(s, META_KEY, stored, sizeof stored) == STORE_OK)
+        return stored_key(stored);
+    uint8_t raw[P256_PRIVATE_LEN];
     EVP_PKEY *key = p256_generate();
     if (!key || p256_private(key, raw) != 0) {
         EVP_PKEY_free(key);
@@ -37,8 +44,17 @@ EVP_PKEY *vapid_key_load(struct store *s)
     }
     b64url_encode(raw, P256_PRIVATE_LEN, stored);
     OPENSSL_cleanse(raw, sizeof raw);
-    int rc = store_meta_set(s, META_KEY, stored);
+    int rc = store_meta_add(s, META_KEY, stored);
     OPENSSL_cleanse(stored, sizeof stored);
+    if (rc == STORE_CONFLICT) {
+        /* another process made it first (herald vapid beside serve): theirs */
+        EVP_PKEY_free(key);
+        if (store_meta_get(s, META_KEY, stored, sizeof stored) != STORE_OK)
+            return NULL;
+        key = stored_key(stored);
+        OPENSSL_cleanse(stored, sizeof stored);
+        return key;
+    }
     if (rc != STORE_OK) {
         EVP_PKEY_free(key);
         return NULL;
@@ -61,15 +77,29 @@ int url_origin(const char *url, char *out, size_t cap)
     const char *scheme_end = strstr(url, "://");
     if (!scheme_end)
         return -1;
-    const char *host = scheme_end + 3;
-    size_t n = (size_t)(host - url) + strcspn(host, "/?#");
-    if (n == (size_t)(host - url) || n >= cap)
+    size_t slen = (size_t)(scheme_end - url);
+    const char *auth = scheme_end + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', alen);
+    if (at) { /* user info is not part of an origin */
+        alen -= (size_t)(at + 1 - auth);
+        auth = at + 1;
+    }
+    if (alen == 0 || slen + 3 + alen >= cap)
         return -1;
-    memcpy(out, url, n);
+    size_t n = 0;
+    for (size_t i = 0; i < slen; i++)
+        out[n++] = (char)(url[i] >= 'A' && url[i] <= 'Z' ? url[i] - 'A' + 'a' : url[i]);
+    memcpy(out + n, "://", 3);
+    n += 3;
+    for (size_t i = 0; i < alen; i++)
+        out[n++] = (char)(auth[i] >= 'A' && auth[i] <= 'Z' ? auth[i] - 'A' + 'a' : auth[i]);
     out[n] = '\0';
-    for (char *p = out; p < out + (scheme_end - url); p++) /* scheme in lower case */
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
+    /* the scheme's default port is not written */
+    if (n > 4 && strncmp(out, "https://", 8) == 0 && strcmp(out + n - 4, ":443") == 0)
+        out[n - 4] = '\0';
+    else if (n > 3 && strncmp(out, "http://", 7) == 0 && strcmp(out + n - 3, ":80") == 0)
+        out[n - 3] = '\0';
     return 0;
 }
 
@@ -139,12 +169,15 @@ const char *vapid_authorization(struct vapid *v, const char *endpoint, int64_t n
     }
     struct buf claims = BUF_INIT, header = BUF_INIT;
     int64_t exp = now_s + TOKEN_LIFE_S;
-    /* origin and subject come from configuration and parsed URLs: no quotes */
-    buf_printf(&claims, "{\"aud\":\"%s\",\"exp\":%lld,\"sub\":\"%s\"}", origin, (long long)exp,
-               v->subject);
+    struct jw w;
+    jw_init(&w, &claims);
+    jw_obj(&w);
+    jw_kstr(&w, "aud", origin);
+    jw_kint(&w, "exp", exp);
+    jw_kstr(&w, "sub", v->subject);
+    jw_obj_end(&w);
     buf_adds(&header, "vapid t=");
-    if (strchr(origin, '"') || strchr(origin, '\\') ||
-        jws_sign(v->key, "{\"typ\":\"JWT\",\"alg\":\"ES256\"}", claims.data, &header) != 0) {
+    if (jws_sign(v->key, "{\"typ\":\"JWT\",\"alg\":\"ES256\"}", claims.data, &header) != 0) {
         buf_free(&claims);
         buf_free(&header);
         return NULL;

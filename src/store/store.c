@@ -41,7 +41,12 @@ int store_meta_get(struct store *s, const char *key, char *out, size_t cap)
 
 int store_meta_set(struct store *s, const char *key, const char *value)
 {
-    return s->backend->meta_set(s, key, value);
+    return s->backend->meta_set(s, key, value, false);
+}
+
+int store_meta_add(struct store *s, const char *key, const char *value)
+{
+    return s->backend->meta_set(s, key, value, true);
 }
 
 int store_schema_version(struct store *s)

@@ -351,6 +351,7 @@ struct st_outbox_result {
     bool config_error; /* our configuration, not the message: no attempt is spent */
     bool gone;         /* the service says the device's credential is no more: remove it */
     int64_t gone_at;   /* ...as of then (ms): a device registered again since stays */
+    const char *gone_token; /* the credential that was sent: a newer one stays */
     const char *answer, *message_id;
     int64_t retry_at;  /* a transient failure's next try */
     int max_attempts;
@@ -506,6 +507,7 @@ struct st_ping {
 struct st_meta_set {
     struct store_req base;
     const char *key, *value;
+    bool keep_existing; /* a value already there wins (STORE_CONFLICT) */
 };
 
 /* ---- the store ---- */
@@ -535,6 +537,9 @@ int store_call(struct store *s, struct store_req *r);
  * synchronous, for start-up. */
 int store_meta_get(struct store *s, const char *key, char *out, size_t cap);
 int store_meta_set(struct store *s, const char *key, const char *value);
+/* Sets key only if it has no value yet: STORE_CONFLICT if it has (two
+ * processes making the same one-time secret: the first one stays). */
+int store_meta_add(struct store *s, const char *key, const char *value);
 int store_schema_version(struct store *s);
 
 /* The backend interface. */
@@ -545,7 +550,7 @@ struct store_backend {
     void (*submit)(struct store *s, struct store_req *r);
     int (*call)(struct store *s, struct store_req *r);
     int (*meta_get)(struct store *s, const char *key, char *out, size_t cap);
-    int (*meta_set)(struct store *s, const char *key, const char *value);
+    int (*meta_set)(struct store *s, const char *key, const char *value, bool keep_existing);
     int (*schema_version)(struct store *s);
 };
 

@@ -253,3 +253,32 @@ def test_devices_unused_for_270_days_are_pruned(tmpdir_path):
         assert [d["id"] for d in devices(me)] == ["recent"]
     finally:
         assert h.stop() == 0
+
+
+@pytest.mark.parametrize("endpoint,says", [
+    ("https://user:pw@push.example.net/x", "user name"),
+    ("https://127.0.0.1/x", "public internet"),
+    ("https://10.1.2.3/x", "public internet"),
+    ("https://169.254.169.254/latest/meta-data", "public internet"),
+    ("https://[::1]/x", "public internet"),
+    ("https://[fd00::1]/x", "public internet"),
+    ("https://localhost/x", "public internet"),
+    ("https://push.localhost/x", "public internet"),
+    ("https://push.example.net:8443/x", "port 443"),
+    ("https://push.example.net:4430/x", "port 443"),
+])
+def test_endpoints_must_be_public_push_services(ws, endpoint, says):
+    _, me = staff(ws)
+    st, out, _ = me.put("/v1/me/devices/d1", {"kind": "webpush", "subscription": {
+        "endpoint": endpoint, "keys": {"p256dh": P256DH, "auth": AUTH}}})
+    assert st == 400 and out["error"]["field"] == "subscription.endpoint", out
+    assert says in out["error"]["message"]
+
+
+def test_a_public_endpoint_on_port_443_is_fine(ws):
+    _, me = staff(ws)
+    for i, endpoint in enumerate(["https://push.example.net:443/x",
+                                  "https://[2001:4860:4860::8888]/x", "https://8.8.8.8/x"]):
+        st, out, _ = me.put("/v1/me/devices/d%d" % i, {"kind": "webpush", "subscription": {
+            "endpoint": endpoint, "keys": {"p256dh": P256DH, "auth": AUTH}}})
+        assert st == 201, out

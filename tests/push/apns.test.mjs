@@ -75,6 +75,7 @@ class ApnsStandIn {
     const plan = this.scripts.get(device);
     const step = plan && plan.length ? plan.shift() : null;
     if (step === 'bad') return reason(400, 'BadDeviceToken');
+    if (step === 'nottopic') return reason(400, 'DeviceTokenNotForTopic');
     // Apple's timestamp: when it saw the token go (after the registration),
     // or, for a device that registered again since, long before.
     if (step === 'gone') return reason(410, 'Unregistered', { timestamp: this.now + 1000 });
@@ -227,4 +228,38 @@ test('an expired provider token is retried with a new one', async () => {
   d = (await byDevice(p)).dev;
   assert.equal(d.status, 'sent');
   assert.equal(apns.tokens.length, before + 1, 'signed again');
+});
+
+test('a wrong topic before any push has worked removes no device: it pauses APNs', async () => {
+  const d2 = tempDir('herald-apns-topic-');
+  const tls = makeCert(d2);
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const wrong = await new ApnsStandIn(tls, publicKey).listen();
+  const p8 = join(d2, 'key.p8');
+  writeFileSync(p8, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const h = await new Herald(d2, ['--apns-key-file', p8, '--apns-key-id', KEY_ID, '--apns-team-id', TEAM,
+                                  '--apns-topic', TOPIC, '--apns-host', wrong.origin,
+                                  '--push-ca-file', tls.certFile]).start();
+  try {
+    const p = await h.practice('apns5');
+    for (let i = 0; i < 3; i++) {
+      const t = hex();
+      wrong.scripts.set(t, ['nottopic', 'nottopic']);
+      const r = await h.api('PUT', '/v1/me/devices/ios' + i, p.token, { kind: 'apns', token: t });
+      assert.equal(r.status, 201);
+    }
+    wrong.now = await h.settle();
+    await h.booking(p.key, p.member, 'evt_apns5');
+    await h.settle();
+    const devices = (await h.api('GET', '/v1/me/devices', p.token)).body.items;
+    assert.equal(devices.length, 3, 'no device deleted for what may be our own settings');
+    for (const d of await h.pushes(p.key)) {
+      assert.equal(d.status, 'failed');
+      assert.match(d.reason, /DeviceTokenNotForTopic|paused/);
+    }
+  } finally {
+    assert.equal(await h.stop(), 0, h.stderr);
+    await wrong.close();
+    cleanup(d2);
+  }
 });

@@ -13,6 +13,11 @@
 
 #include "core/buf.h"
 #include "deliver/mail.h"
+#include "deliver/netcheck.h"
+#include "push/vapid.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include "deliver/policy.h"
 #include "deliver/segments.h"
 
@@ -238,9 +243,67 @@ static void test_address(void **state)
     assert_string_equal(mail_domain("nobody"), "localhost");
 }
 
+static bool public4(const char *ip)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    inet_pton(AF_INET, ip, &sa.sin_addr);
+    return net_address_public((struct sockaddr *)&sa);
+}
+
+static bool public6(const char *ip)
+{
+    struct sockaddr_in6 sa = {.sin6_family = AF_INET6};
+    inet_pton(AF_INET6, ip, &sa.sin6_addr);
+    return net_address_public((struct sockaddr *)&sa);
+}
+
+static void test_public_addresses(void **state)
+{
+    (void)state;
+    const char *private4[] = {"0.0.0.0", "10.0.0.1", "127.0.0.1", "100.64.0.1", "169.254.169.254",
+                              "172.16.0.1", "172.31.255.255", "192.168.1.1", "192.0.0.8",
+                              "198.18.0.1", "224.0.0.1", "255.255.255.255"};
+    for (size_t i = 0; i < sizeof private4 / sizeof *private4; i++)
+        assert_false(public4(private4[i]));
+    const char *public4s[] = {"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "142.250.1.1"};
+    for (size_t i = 0; i < sizeof public4s / sizeof *public4s; i++)
+        assert_true(public4(public4s[i]));
+    const char *private6[] = {"::", "::1", "fc00::1", "fd12::1", "fe80::1", "ff02::1",
+                              "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2001:db8::1",
+                              "64:ff9b::a00:1"};
+    for (size_t i = 0; i < sizeof private6 / sizeof *private6; i++)
+        assert_false(public6(private6[i]));
+    assert_true(public6("2001:4860:4860::8888"));
+    assert_true(public6("::ffff:8.8.8.8"));
+    assert_true(net_literal_private("[::1]"));
+    assert_true(net_literal_private("10.2.3.4"));
+    assert_false(net_literal_private("push.example.net"));
+    assert_false(net_literal_private("8.8.8.8"));
+}
+
+static void test_url_origin(void **state)
+{
+    (void)state;
+    char o[256];
+    assert_int_equal(url_origin("https://FCM.googleapis.com/fcm/send/abc", o, sizeof o), 0);
+    assert_string_equal(o, "https://fcm.googleapis.com");
+    assert_int_equal(url_origin("HTTPS://push.example.net:443/x?y", o, sizeof o), 0);
+    assert_string_equal(o, "https://push.example.net");
+    assert_int_equal(url_origin("https://push.example.net:8443/x", o, sizeof o), 0);
+    assert_string_equal(o, "https://push.example.net:8443");
+    assert_int_equal(url_origin("https://u:p@push.example.net/x", o, sizeof o), 0);
+    assert_string_equal(o, "https://push.example.net");
+    assert_int_equal(url_origin("http://127.0.0.1:80/p", o, sizeof o), 0);
+    assert_string_equal(o, "http://127.0.0.1");
+    assert_int_equal(url_origin("no-scheme", o, sizeof o), -1);
+    assert_int_equal(url_origin("https:///path", o, sizeof o), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_public_addresses),
+        cmocka_unit_test(test_url_origin),
         cmocka_unit_test(test_segment_vectors),
         cmocka_unit_test(test_segment_edges),
         cmocka_unit_test(test_fold_typography),

@@ -111,12 +111,14 @@ int sq_device_put(struct sq_conn *c, struct store_req *r)
     q->taken_over = sqlite3_changes(c->db);
     st = sq_prep(c,
         "INSERT INTO devices(wid, mid, id, kind, token, p256dh, auth, environment, name, "
-        "  enabled, created_at, updated_at, last_seen) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, 1), ?11, ?11, ?11) "
+        "  enabled, created_at, updated_at, last_seen, credential_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, 1), ?11, ?11, ?11, ?11) "
         "ON CONFLICT(mid, id) DO UPDATE SET kind = excluded.kind, token = excluded.token, "
         "  p256dh = excluded.p256dh, auth = excluded.auth, environment = excluded.environment, "
         "  name = coalesce(excluded.name, name), enabled = coalesce(?10, enabled), "
-        "  updated_at = excluded.updated_at, last_seen = excluded.last_seen");
+        "  updated_at = excluded.updated_at, last_seen = excluded.last_seen, "
+        "  credential_at = CASE WHEN token = excluded.token AND kind = excluded.kind "
+        "                       THEN credential_at ELSE excluded.credential_at END");
     if (!st)
         return STORE_UNAVAILABLE;
     sqlite3_bind_int64(st, 1, q->wid);

@@ -453,18 +453,19 @@ static int add_attempt(struct sq_conn *c, int64_t id, int n, int64_t at, bool ok
 }
 
 /* The push service said the credential is no more: the device goes, and
- * so do its other pending pushes. */
-static int forget_device(struct sq_conn *c, int64_t delivery, int64_t gone_at)
+ * so do its other pending pushes. Only if it still has the credential that
+ * was sent (the app may have registered a new one meanwhile), and, with
+ * APNs' timestamp, only if that credential dates from before it. */
+static int forget_device(struct sq_conn *c, int64_t delivery, const char *token,
+                         int64_t gone_at)
 {
-    /* Registered again after the service saw it go (APNs' timestamp): a
-     * new credential, so the device stays. */
     static const char *const SQL[] = {
         "UPDATE deliveries SET status = 5, reason = 'device_removed' WHERE device = "
         "(SELECT d.device FROM deliveries d JOIN devices v ON v.did = d.device "
-        " WHERE d.id = ?1 AND (?2 = 0 OR v.updated_at <= ?2)) "
+        " WHERE d.id = ?1 AND v.token = ?3 AND (?2 = 0 OR v.credential_at <= ?2)) "
         "AND id <> ?1 AND status IN (0, 3)",
         "DELETE FROM devices WHERE did = (SELECT device FROM deliveries WHERE id = ?1) "
-        "AND (?2 = 0 OR updated_at <= ?2)",
+        "AND token = ?3 AND (?2 = 0 OR credential_at <= ?2)",
     };
     for (size_t i = 0; i < sizeof SQL / sizeof *SQL; i++) {
         sqlite3_stmt *st = sq_prep(c, SQL[i]);
@@ -472,6 +473,7 @@ static int forget_device(struct sq_conn *c, int64_t delivery, int64_t gone_at)
             return STORE_UNAVAILABLE;
         sqlite3_bind_int64(st, 1, delivery);
         sqlite3_bind_int64(st, 2, gone_at);
+        sq_bind_text(st, 3, token);
         int rc = step_update(c, st, "forget device");
         if (rc != STORE_OK)
             return rc;
@@ -529,7 +531,7 @@ int sq_outbox_result(struct sq_conn *c, struct store_req *r)
     if ((rc = step_update(c, st, "result")) != STORE_OK)
         return rc;
     q->status = status;
-    if (q->gone && (rc = forget_device(c, q->id, q->gone_at)) != STORE_OK)
+    if (q->gone && (rc = forget_device(c, q->id, q->gone_token, q->gone_at)) != STORE_OK)
         return rc;
     if (channel != CH_SMS || status == DS_FAILED)
         return STORE_OK;

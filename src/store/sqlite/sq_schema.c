@@ -290,11 +290,13 @@ static const char *const MIGRATIONS[] = {
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL,"
     "  last_seen INTEGER NOT NULL,"
+    "  credential_at INTEGER NOT NULL,"  /* when this token was registered */
     "  UNIQUE (mid, id)"
     ");"
     "CREATE INDEX devices_credential ON devices(wid, kind, token);"
     "CREATE INDEX devices_last_seen ON devices(last_seen);"
     "ALTER TABLE deliveries ADD COLUMN device INTEGER;"
+    "CREATE INDEX deliveries_device ON deliveries(device) WHERE device IS NOT NULL;"
     /* A push's data for the app: which notification, what type, where. */
     "ALTER TABLE deliveries ADD COLUMN data TEXT;"
     "ALTER TABLE sink ADD COLUMN data TEXT;",

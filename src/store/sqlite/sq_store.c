@@ -156,20 +156,26 @@ static int sq_meta_get(struct store *s, const char *key, char *out, size_t cap)
 static int sq_meta_put(struct sq_conn *c, struct store_req *r)
 {
     struct st_meta_set *q = (struct st_meta_set *)r;
-    sqlite3_stmt *st = sq_prep(c, "INSERT INTO meta(key, value) VALUES (?1, ?2) "
-                                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    sqlite3_stmt *st = sq_prep(c, q->keep_existing
+                                      ? "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+                                        "ON CONFLICT(key) DO NOTHING"
+                                      : "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+                                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     if (!st)
         return STORE_UNAVAILABLE;
     sq_bind_text(st, 1, q->key);
     sq_bind_text(st, 2, q->value);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "meta");
+    if (rc != SQLITE_DONE)
+        return sq_fail(c, "meta");
+    return q->keep_existing && sqlite3_changes(c->db) == 0 ? STORE_CONFLICT : STORE_OK;
 }
 
-static int sq_meta_set(struct store *s, const char *key, const char *value)
+static int sq_meta_set(struct store *s, const char *key, const char *value, bool keep_existing)
 {
-    struct st_meta_set q = {.base = {.op = ST_META_SET}, .key = key, .value = value};
+    struct st_meta_set q = {.base = {.op = ST_META_SET}, .key = key, .value = value,
+                            .keep_existing = keep_existing};
     return sq_call(s, &q.base);
 }
 
