@@ -17,6 +17,8 @@
 #include "push/ece.h"
 #include "push/vapid.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +111,22 @@ static void payload(const struct delivery *d, struct buf *out)
     jw_obj_end(&w);
 }
 
+static const char *conversation_topic(struct send_job *job)
+{
+    json_t *data = job->d.data ? json_loads(job->d.data, 0, NULL) : NULL;
+    const char *conv = json_string_value(json_object_get(data, "conversation_id"));
+    const char *header = NULL;
+    if (conv) {
+        uint8_t digest[SHA256_LEN];
+        char hex[2 * SHA256_LEN + 1];
+        crypto_sha256(conv, strlen(conv), digest);
+        hex_encode(digest, 16, hex);
+        header = arena_printf(&job->arena, "Topic: %s", hex);
+    }
+    json_decref(data);
+    return header;
+}
+
 static void webpush_send(struct provider *p, struct send_job *job)
 {
     struct webpush *w = p->state;
@@ -148,19 +166,26 @@ static void webpush_send(struct provider *p, struct send_job *job)
         provider_done(job);
         return;
     }
-    const char *headers[] = {
+    const char *headers[5] = {
         arena_printf(&job->arena, "TTL: %d", w->ttl_s),
         "Urgency: normal",
         "Content-Encoding: aes128gcm",
         arena_printf(&job->arena, "Authorization: %s", authorization),
     };
+    size_t nheaders = 4;
+    /* A conversation's newer "new messages" push replaces an older one the
+     * browser has not fetched yet (RFC 8030 5.4): the topic names the
+     * conversation, hashed to 32 alphanumerics. */
+    const char *topic = conversation_topic(job);
+    if (topic)
+        headers[nheaders++] = topic;
     struct http_post_req rq = {
         .url = endpoint,
         .content_type = "application/octet-stream",
         .body = body.data,
         .len = body.len,
         .headers = headers,
-        .nheaders = sizeof headers / sizeof *headers,
+        .nheaders = nheaders,
         .timeout_ms = w->timeout_ms,
         .http2 = true,
         .ca_file = w->ca_file,

@@ -229,3 +229,29 @@ test('the device switch and the member switch stop pushes', async () => {
   await herald.settle();
   assert.equal(service.to(b.id).length, 1);
 });
+
+test('a conversation\'s "new messages" pushes share a Topic, so a newer one replaces an older', async () => {
+  const p = await herald.practice('wp6');
+  const s = service.subscribe();
+  await register(p, 'laptop', s);
+  const message = (id, conv) => herald.api('POST', '/v1/events', p.key, {
+    id, type: 'message.received', occurred_at: '2026-11-21T09:30:00Z', source: 'client_portal',
+    actor: { kind: 'client', id: 'cl_1', name: 'Dana Reyes' },
+    data: { conversation: { id: conv, participant_ids: [p.member] }, message: { id: 'msg_' + id, text: 'My knee' } },
+  });
+  assert.equal((await message('evt_wp6_1', 'conv-a')).status, 202);
+  await herald.settle(181); // the window closes: one notification, one push
+  assert.equal((await message('evt_wp6_2', 'conv-a')).status, 202);
+  assert.equal((await message('evt_wp6_3', 'conv-b')).status, 202);
+  await herald.settle(181);
+  const got = service.to(s.id);
+  assert.equal(got.length, 3);
+  const topics = got.map((r) => r.headers['topic']);
+  assert.match(topics[0], /^[0-9a-f]{32}$/);
+  assert.equal(topics.filter((t) => t === topics[0]).length, 2, 'conv-a twice, same topic');
+  assert.equal(new Set(topics).size, 2);
+  const msg = JSON.parse(ece.decrypt(got[0].body, { version: 'aes128gcm', privateKey: s.ecdh, authSecret: s.auth }));
+  assert.equal(msg.data.type, 'message.received');
+  assert.ok(['conv-a', 'conv-b'].includes(msg.data.conversation_id));
+  assert.doesNotMatch(JSON.stringify(msg), /knee|Dana/);
+});

@@ -221,7 +221,7 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
         if (outbox) {
             struct external_text ext;
             render_external(c->render, ev, &ws, x->member, subject, a, &ext);
-            if ((rc = sq_outbox_add(c, &n, nids[i], x->member, &ext, ev->id,
+            if ((rc = sq_outbox_add(c, &n, nids[i], x->member, &ext, ev->id, NULL,
                                     &q->deliveries)) !=
                 STORE_OK)
                 return rc;

@@ -126,10 +126,12 @@ int sq_publish_new(struct sq_conn *c, const struct new_notification *n, int64_t 
 struct external_text;
 /* Writes the email and SMS rows of a notification (and an SMS's held email
  * fallback), and a push row per enabled device, in the caller's
- * transaction; *count grows by the rows due. event_id may be NULL. */
+ * transaction; *count grows by the rows due. event_id and conversation_id
+ * (a grouped message notification's) go into the push's data; either may
+ * be NULL. */
 int sq_outbox_add(struct sq_conn *c, const struct new_notification *n, int64_t nid,
                   const struct member *m, const struct external_text *x,
-                  const char *event_id, size_t *count);
+                  const char *event_id, const char *conversation_id, size_t *count);
 /* Whether the outbox has anything to write for these channels and member
  * (push only with an enabled device), so texts are rendered only then. */
 int sq_outbox_wanted(struct sq_conn *c, unsigned channels, int64_t mid, bool *wanted);

@@ -69,7 +69,8 @@ int sq_outbox_wanted(struct sq_conn *c, unsigned channels, int64_t mid, bool *wa
 
 /* One push row per enabled device of the member, with the app's data. */
 static int add_push_rows(struct sq_conn *c, const struct new_notification *n, int64_t nid,
-                         const struct external_text *x, const char *event_id, size_t *count)
+                         const struct external_text *x, const char *event_id,
+                         const char *conversation_id, size_t *count)
 {
     static const char SQL[] =
         "INSERT INTO deliveries(wid, nid, eid, mid, channel, status, to_addr, subject, body, "
@@ -86,6 +87,8 @@ static int add_push_rows(struct sq_conn *c, const struct new_notification *n, in
     jw_kstr(&w, "type", n->type);
     jw_kstr(&w, "event_id", event_id);
     jw_kstr(&w, "url", x->url);
+    if (conversation_id)
+        jw_kstr(&w, "conversation_id", conversation_id);
     jw_obj_end(&w);
     sqlite3_stmt *st = sq_prep(c, SQL);
     int rc = STORE_UNAVAILABLE;
@@ -110,10 +113,10 @@ static int add_push_rows(struct sq_conn *c, const struct new_notification *n, in
 
 int sq_outbox_add(struct sq_conn *c, const struct new_notification *n, int64_t nid,
                   const struct member *m, const struct external_text *x, const char *event_id,
-                  size_t *count)
+                  const char *conversation_id, size_t *count)
 {
     if (n->channels & CH_BIT(CH_PUSH)) {
-        int prc = add_push_rows(c, n, nid, x, event_id, count);
+        int prc = add_push_rows(c, n, nid, x, event_id, conversation_id, count);
         if (prc != STORE_OK)
             return prc;
     }

@@ -69,7 +69,7 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
 {
     static const char LOAD[] =
         "SELECT wid, mid, conversation_name, messages, senders, last_at, read_at, last_eid, "
-        "  channels, closes_at FROM message_windows WHERE id = ?1 AND status = 0";
+        "  channels, closes_at, conversation_id FROM message_windows WHERE id = ?1 AND status = 0";
     static const char CLAIM[] =
         "UPDATE message_windows SET status = ?2, closed_at = ?3 WHERE id = ?1 AND status = 0";
     static const char LINK[] = "UPDATE message_windows SET nid = ?2 WHERE id = ?1";
@@ -88,6 +88,7 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
         return sq_fail(c, "window");
     int64_t wid = sqlite3_column_int64(st, 0), mid = sqlite3_column_int64(st, 1);
     const char *conv_name = sq_text(st, 2, a);
+    const char *conv_id = sq_text(st, 10, a);
     int64_t messages = sqlite3_column_int64(st, 3);
     const char *senders = sq_text(st, 4, a);
     int64_t last_at = sqlite3_column_int64(st, 5);
@@ -157,7 +158,7 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
             return rc;
         struct external_text ext;
         render_message_group_external(c->render, &ws, &m, messages, senders, conv_name, a, &ext);
-        if ((rc = sq_outbox_add(c, &n, nid, &m, &ext, NULL, deliveries)) != STORE_OK)
+        if ((rc = sq_outbox_add(c, &n, nid, &m, &ext, NULL, conv_id, deliveries)) != STORE_OK)
             return rc;
     }
 
