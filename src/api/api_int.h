@@ -64,6 +64,12 @@ void api_reply_empty(struct api_call *call, int status);
 void api_error(struct api_call *call, int status, const char *code, const char *field,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void api_store_error(struct api_call *call, int rc);
+/* A list answer, {"<key>": [...], ...}: api_list_open answers the store's
+ * error itself (false), or starts the object and its array in b; the
+ * caller writes the items, closes the array (jw_arr_end) and may add
+ * fields; api_list_reply closes the object and answers 200. */
+bool api_list_open(struct api_call *call, int rc, struct buf *b, struct jw *w, const char *key);
+void api_list_reply(struct api_call *call, struct buf *b, struct jw *w);
 
 /* The request body as a JSON object; answers 400/415 itself and returns
  * NULL when it is not one. An empty body gives {} when allow_empty. */

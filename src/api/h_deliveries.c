@@ -46,16 +46,10 @@ static void on_deliveries(struct store_req *r)
 {
     struct st_deliveries_list *q = (struct st_deliveries_list *)r;
     struct api_call *call = CALL_OF(r);
-    if (r->rc != STORE_OK) {
-        api_store_error(call, r->rc);
-        return;
-    }
-    struct buf b = BUF_INIT;
+    struct buf b;
     struct jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_key(&w, "items");
-    jw_arr(&w);
+    if (!api_list_open(call, r->rc, &b, &w, "items"))
+        return;
     for (size_t i = 0; i < q->n; i++)
         api_json_delivery(&w, &q->items[i]);
     jw_arr_end(&w);
@@ -66,8 +60,7 @@ static void on_deliveries(struct store_req *r)
         jw_str(&w, cursor);
     else
         jw_null(&w);
-    jw_obj_end(&w);
-    api_reply(call, 200, &b);
+    api_list_reply(call, &b, &w);
 }
 
 void h_deliveries_list(struct api_call *call)
@@ -98,16 +91,10 @@ static void on_sink(struct store_req *r)
 {
     struct st_sink_list *q = (struct st_sink_list *)r;
     struct api_call *call = CALL_OF(r);
-    if (r->rc != STORE_OK) {
-        api_store_error(call, r->rc);
-        return;
-    }
-    struct buf b = BUF_INIT;
+    struct buf b;
     struct jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_key(&w, "items");
-    jw_arr(&w);
+    if (!api_list_open(call, r->rc, &b, &w, "items"))
+        return;
     for (size_t i = 0; i < q->n; i++) {
         const struct sink_message *m = &q->items[i];
         char id[DELIVERY_ID_MAX];
@@ -136,8 +123,7 @@ static void on_sink(struct store_req *r)
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
-    jw_obj_end(&w);
-    api_reply(call, 200, &b);
+    api_list_reply(call, &b, &w);
 }
 
 void h_dev_sink(struct api_call *call)

@@ -340,21 +340,14 @@ static void on_devices(struct store_req *r)
 {
     struct st_device_list *q = (struct st_device_list *)r;
     struct api_call *call = CALL_OF(r);
-    if (r->rc != STORE_OK) {
-        api_store_error(call, r->rc);
-        return;
-    }
-    struct buf b = BUF_INIT;
+    struct buf b;
     struct jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_key(&w, "items");
-    jw_arr(&w);
+    if (!api_list_open(call, r->rc, &b, &w, "items"))
+        return;
     for (size_t i = 0; i < q->n; i++)
         device_json(&w, &q->items[i]);
     jw_arr_end(&w);
-    jw_obj_end(&w);
-    api_reply(call, 200, &b);
+    api_list_reply(call, &b, &w);
 }
 
 void h_device_list(struct api_call *call)

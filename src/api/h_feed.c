@@ -44,16 +44,10 @@ static void on_page(struct store_req *r)
 {
     struct st_feed_page *q = (struct st_feed_page *)r;
     struct api_call *call = CALL_OF(r);
-    if (r->rc != STORE_OK) {
-        api_store_error(call, r->rc);
-        return;
-    }
-    struct buf b = BUF_INIT;
+    struct buf b;
     struct jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_key(&w, "items");
-    jw_arr(&w);
+    if (!api_list_open(call, r->rc, &b, &w, "items"))
+        return;
     for (size_t i = 0; i < q->n; i++) {
         const struct feed_item *it = &q->items[i];
         struct feed_item_view v = {it->nid, it->created_at, it->type, it->title, it->body,
@@ -68,8 +62,7 @@ static void on_page(struct store_req *r)
         jw_str(&w, cursor);
     else
         jw_null(&w);
-    jw_obj_end(&w);
-    api_reply(call, 200, &b);
+    api_list_reply(call, &b, &w);
 }
 
 void h_feed_list(struct api_call *call)

@@ -179,22 +179,15 @@ static void on_member_list(struct store_req *r)
 {
     struct st_member_list *q = (struct st_member_list *)r;
     struct api_call *call = CALL_OF(r);
-    if (r->rc != STORE_OK) {
-        api_store_error(call, r->rc);
-        return;
-    }
-    struct buf b = BUF_INIT;
+    struct buf b;
     struct jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_key(&w, "members");
-    jw_arr(&w);
+    if (!api_list_open(call, r->rc, &b, &w, "members"))
+        return;
     for (size_t i = 0; i < q->n; i++)
         api_json_member(&w, &q->out[i]);
     jw_arr_end(&w);
     jw_kstr(&w, "next_after", q->more && q->n ? q->out[q->n - 1].id : NULL);
-    jw_obj_end(&w);
-    api_reply(call, 200, &b);
+    api_list_reply(call, &b, &w);
 }
 
 void h_member_list(struct api_call *call)

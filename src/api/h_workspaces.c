@@ -123,21 +123,14 @@ static void on_ws_list(struct store_req *r)
 {
     struct st_ws_list *q = (struct st_ws_list *)r;
     struct api_call *call = CALL_OF(r);
-    if (r->rc != STORE_OK) {
-        api_store_error(call, r->rc);
-        return;
-    }
-    struct buf b = BUF_INIT;
+    struct buf b;
     struct jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_key(&w, "workspaces");
-    jw_arr(&w);
+    if (!api_list_open(call, r->rc, &b, &w, "workspaces"))
+        return;
     for (size_t i = 0; i < q->n; i++)
         api_json_workspace(&w, &q->out[i]);
     jw_arr_end(&w);
-    jw_obj_end(&w);
-    api_reply(call, 200, &b);
+    api_list_reply(call, &b, &w);
 }
 
 void h_workspace_list(struct api_call *call)
@@ -460,16 +453,10 @@ static void on_key_list(struct store_req *r)
 {
     struct st_key_list *q = (struct st_key_list *)r;
     struct api_call *call = CALL_OF(r);
-    if (r->rc != STORE_OK) {
-        api_store_error(call, r->rc);
-        return;
-    }
-    struct buf b = BUF_INIT;
+    struct buf b;
     struct jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_key(&w, "keys");
-    jw_arr(&w);
+    if (!api_list_open(call, r->rc, &b, &w, "keys"))
+        return;
     for (size_t i = 0; i < q->n; i++) {
         jw_obj(&w);
         jw_kstr(&w, "key_id", q->out[i].key_id);
@@ -483,8 +470,7 @@ static void on_key_list(struct store_req *r)
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
-    jw_obj_end(&w);
-    api_reply(call, 200, &b);
+    api_list_reply(call, &b, &w);
 }
 
 static void key_list(struct api_call *call)

@@ -152,6 +152,26 @@ void api_store_error(struct api_call *call, int rc)
     }
 }
 
+bool api_list_open(struct api_call *call, int rc, struct buf *b, struct jw *w, const char *key)
+{
+    if (rc != STORE_OK) {
+        api_store_error(call, rc);
+        return false;
+    }
+    *b = (struct buf)BUF_INIT;
+    jw_init(w, b);
+    jw_obj(w);
+    jw_key(w, key);
+    jw_arr(w);
+    return true;
+}
+
+void api_list_reply(struct api_call *call, struct buf *b, struct jw *w)
+{
+    jw_obj_end(w);
+    api_reply(call, 200, b);
+}
+
 void *api_store_req(struct api_call *call, size_t size, enum store_op op,
                     void (*done)(struct store_req *))
 {
