@@ -26,6 +26,7 @@ struct api_config {
     int json_max_depth;
     int default_token_ttl_s;
     bool allow_insecure_push; /* http:// Web Push endpoints (tests) */
+    bool demo;                /* serves the demo page and its session */
 };
 
 struct api {
@@ -38,6 +39,7 @@ struct api {
     struct upkeep *upkeep;
     struct deliverer *deliverer;
     const char *vapid_public; /* the Web Push key browsers subscribe with */
+    const char *demo_api_key; /* --demo: the demo workspace's key, for the demo page */
     uint8_t admin_key_hash[SHA256_LEN];
     bool ready;
 };

@@ -36,6 +36,7 @@ struct route {
     api_handler handler;
     bool test_only;      /* exists only with --test-clock */
     bool query_token;    /* a member token may come as ?access_token= (EventSource) */
+    bool demo_only;      /* exists only with --demo */
 };
 
 #define API_MAX_PARAMS 4
@@ -131,6 +132,10 @@ void h_test_clock_post(struct api_call *call);
 void h_deliveries_list(struct api_call *call);
 void h_dev_sink(struct api_call *call);
 void h_vapid_key(struct api_call *call);
+void h_ui_file(struct api_call *call);
+void h_ui_index(struct api_call *call);
+void h_root(struct api_call *call);
+void h_demo_session(struct api_call *call);
 void h_device_put(struct api_call *call);
 void h_device_patch(struct api_call *call);
 void h_device_list(struct api_call *call);

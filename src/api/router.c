@@ -16,9 +16,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define ROUTE(verb, path, need, fn) {verb, path, need, fn, false, false}
-#define TEST_ONLY(verb, path, need, fn) {verb, path, need, fn, true, false}
-#define STREAM(verb, path, need, fn) {verb, path, need, fn, false, true}
+#define ROUTE(verb, path, need, fn) {verb, path, need, fn, false, false, false}
+#define TEST_ONLY(verb, path, need, fn) {verb, path, need, fn, true, false, false}
+#define DEMO_ONLY(verb, path, need, fn) {verb, path, need, fn, false, false, true}
+#define STREAM(verb, path, need, fn) {verb, path, need, fn, false, true, false}
 
 static const struct route ROUTES[] = {
     ROUTE(HTTP_VERB_GET, "/healthz", NEED_NONE, h_healthz),
@@ -60,6 +61,10 @@ static const struct route ROUTES[] = {
     ROUTE(HTTP_VERB_POST, "/v1/conversations/{id}/read", NEED_WORKSPACE, h_conversation_read),
     ROUTE(HTTP_VERB_GET, "/v1/deliveries", NEED_WORKSPACE, h_deliveries_list),
     ROUTE(HTTP_VERB_GET, "/v1/dev/sink", NEED_WORKSPACE_OR_ADMIN, h_dev_sink),
+    ROUTE(HTTP_VERB_GET, "/ui/{file}", NEED_NONE, h_ui_file),
+    DEMO_ONLY(HTTP_VERB_GET, "/ui/", NEED_NONE, h_ui_index),
+    DEMO_ONLY(HTTP_VERB_GET, "/", NEED_NONE, h_root),
+    DEMO_ONLY(HTTP_VERB_GET, "/v1/demo/session", NEED_NONE, h_demo_session),
     TEST_ONLY(HTTP_VERB_GET, "/v1/test/clock", NEED_NONE, h_test_clock_get),
     TEST_ONLY(HTTP_VERB_POST, "/v1/test/clock", NEED_ADMIN, h_test_clock_post),
 };
@@ -414,6 +419,41 @@ static void authenticate(struct api_call *call)
     }
 }
 
+/* Routes a page on another origin may call: a member's own (the browser
+ * components, with the member token in Authorization: no cookies, so any
+ * origin may) and those that need no credential (the components' files,
+ * the VAPID key). Workspace and admin keys stay server-to-server. */
+static bool cors_open(const struct route *rt)
+{
+    return rt->need == NEED_MEMBER || rt->need == NEED_NONE;
+}
+
+/* A browser's CORS preflight for such a path: which methods and headers
+ * its page may send. false when no open route has this path. */
+static bool preflight(struct api_call *call)
+{
+    struct api *api = call->api;
+    char methods[64] = "";
+    for (size_t i = 0; i < NROUTES; i++) {
+        const struct route *rt = &ROUTES[i];
+        if ((rt->test_only && !api->cfg.test_clock) || (rt->demo_only && !api->cfg.demo) ||
+            !cors_open(rt) || !match(call, rt->pattern, call->req->path))
+            continue;
+        if (methods[0])
+            strncat(methods, ", ", sizeof methods - strlen(methods) - 1);
+        strncat(methods, VERBS[rt->verb], sizeof methods - strlen(methods) - 1);
+    }
+    if (!methods[0])
+        return false;
+    struct http_request *req = call->req;
+    http_add_header(req, "Access-Control-Allow-Origin", "*");
+    http_add_header(req, "Access-Control-Allow-Methods", methods);
+    http_add_header(req, "Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID");
+    http_add_header(req, "Access-Control-Max-Age", "600");
+    api_reply_empty(call, 204);
+    return true;
+}
+
 void api_handle(struct http_request *req, void *arg)
 {
     struct api *api = arg;
@@ -427,7 +467,7 @@ void api_handle(struct http_request *req, void *arg)
     bool path_known = false;
     for (size_t i = 0; i < NROUTES; i++) {
         const struct route *rt = &ROUTES[i];
-        if (rt->test_only && !api->cfg.test_clock)
+        if ((rt->test_only && !api->cfg.test_clock) || (rt->demo_only && !api->cfg.demo))
             continue;
         memset(call->params, 0, sizeof call->params);
         if (!match(call, rt->pattern, req->path))
@@ -437,7 +477,14 @@ void api_handle(struct http_request *req, void *arg)
             continue;
         call->route = rt;
         call->route_index = (int)i + 1;
+        if (cors_open(rt)) {
+            http_add_header(req, "Access-Control-Allow-Origin", "*");
+            http_add_header(req, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+        }
         authenticate(call);
+        return;
+    }
+    if (path_known && req->verb == HTTP_VERB_OPTIONS && preflight(call)) {
         return;
     }
     if (path_known) {
@@ -445,7 +492,8 @@ void api_handle(struct http_request *req, void *arg)
         char allow[64] = "";
         for (size_t i = 0; i < NROUTES; i++) {
             const struct route *rt = &ROUTES[i];
-            if ((rt->test_only && !api->cfg.test_clock) || !match(call, rt->pattern, req->path))
+            if ((rt->test_only && !api->cfg.test_clock) || (rt->demo_only && !api->cfg.demo) ||
+                !match(call, rt->pattern, req->path))
                 continue;
             if (allow[0])
                 strncat(allow, ", ", sizeof allow - strlen(allow) - 1);

@@ -11,6 +11,9 @@ int app_vapid(int argc, char **argv);
 struct store;
 struct hclock;
 /* Seeds the demo practice if absent and prints how to use it. */
-int demo_seed(struct store *s, struct hclock *clock, const char *url, const char *admin_key);
+/* Seeds the demo practice (once) and prints how to use it; *api_key_out
+ * gets a fresh key of the demo workspace (the caller frees it). */
+int demo_seed(struct store *s, struct hclock *clock, const char *url, const char *admin_key,
+              char **api_key_out);
 
 #endif

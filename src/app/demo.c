@@ -26,7 +26,8 @@ static const struct demo_member MEMBERS[] = {
     {"m_rita", "Rita Walsh", "rita@harbour.example", "+353861000004", ROLE_RECEPTIONIST},
 };
 
-int demo_seed(struct store *s, struct hclock *clock, const char *url, const char *admin_key)
+int demo_seed(struct store *s, struct hclock *clock, const char *url, const char *admin_key,
+              char **api_key_out)
 {
     struct arena a = ARENA_INIT;
     int rc = -1;
@@ -133,6 +134,7 @@ int demo_seed(struct store *s, struct hclock *clock, const char *url, const char
 
     printf("\n"
            "  Herald demo: %s (workspace \"demo\", time zone %s)\n"
+           "    demo page         %s/ui/   <- open this in a browser\n"
            "    URL               %s\n"
            "    admin key         %s\n"
            "    workspace API key %s\n"
@@ -158,11 +160,12 @@ int demo_seed(struct store *s, struct hclock *clock, const char *url, const char
            "\"name\":\"Dana Reyes\"},\"reason\":\"Unwell\"}}'\n"
            "    curl -s %s/v1/dev/sink -H 'Authorization: Bearer %s'\n"
            "    curl -s %s/v1/deliveries -H 'Authorization: Bearer %s'\n\n",
-           ws.name, ws.timezone, url,
+           ws.name, ws.timezone, url, url,
            admin_key ? admin_key : "(set on first start; set HERALD_ADMIN_KEY to choose one)",
            api_key, token, url, api_key, url, token, url, api_key, url, api_key, url, api_key);
     fflush(stdout);
-    free(api_key);
+    *api_key_out = api_key; /* the demo page's session hands it to the page */
+    api_key = NULL;
     free(token);
     rc = 0;
 out:

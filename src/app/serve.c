@@ -41,6 +41,7 @@ struct server {
     struct upkeep *upkeep;
     struct deliverer *deliverer;
     EVP_PKEY *vapid_key;
+    char *demo_key;
     char vapid_subject[300];
     char vapid_public[VAPID_PUBLIC_B64_LEN + 1];
     bool http_drained, deliveries_drained;
@@ -353,8 +354,10 @@ int app_serve(int argc, char **argv)
     char url[300];
     snprintf(url, sizeof url, "http://%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
              strchr(host, ':') ? "]" : "", bound);
-    if (s->cfg.demo && demo_seed(s->store, &s->clock, url, shown_key) != 0)
+    if (s->cfg.demo && demo_seed(s->store, &s->clock, url, shown_key, &s->demo_key) != 0)
         goto out;
+    s->api.demo_api_key = s->demo_key;
+    s->api.cfg.demo = s->cfg.demo;
     s->api.ready = true;
 
     s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
@@ -394,6 +397,7 @@ out:
         event_base_free(s->base);
     metrics_free(s->metrics);
     free(shown_key);
+    free(s->demo_key);
     free(s);
     if (status == 0)
         hlog_info("serve: stopped");

@@ -201,6 +201,8 @@ const char *http_reason(int status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 302: return "Found";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -277,15 +279,18 @@ void http_respond(struct http_request *req, int status, const char *content_type
         c->close_after = true;
 
     struct evbuffer *out = bufferevent_get_output(c->bev);
+    /* API answers are never cached; a handler that says otherwise (the
+     * browser components' files) sets its own Cache-Control. */
+    bool own_cache = req->resp_headers.data && strstr(req->resp_headers.data, "Cache-Control:");
     evbuffer_add_printf(out,
                         "HTTP/1.1 %d %s\r\n"
                         "Date: %s\r\n"
                         "X-Request-Id: %s\r\n"
-                        "Cache-Control: no-store\r\n"
+                        "%s"
                         "X-Content-Type-Options: nosniff\r\n"
                         "Content-Length: %zu\r\n",
                         status, http_reason(status), http_date(srv),
-                        req->request_id, len);
+                        req->request_id, own_cache ? "" : "Cache-Control: no-store\r\n", len);
     if (content_type)
         evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
     if (c->close_after)

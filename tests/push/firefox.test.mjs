@@ -166,8 +166,25 @@ function startFirefox(profile) {
 before(async () => {
   dir = tempDir('herald-firefox-');
   service = await new LocalPushService().listen();
-  site = http.createServer((req, res) => {
-    const worker = req.url === '/sw.js';
+  // The host app's site: the test's own page and worker, and, for the
+  // components, a page embedding <herald-preferences> with a copy of
+  // Herald's service worker on this origin (/app-sw.js, as a host serves it).
+  site = http.createServer(async (req, res) => {
+    const path = req.url.split('?')[0];
+    if (path === '/app-sw.js') {
+      const sw = await (await fetch(herald.url + '/ui/sw.js')).text();
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(sw);
+      return;
+    }
+    if (path === '/app') {
+      const token = new URL(req.url, 'http://x').searchParams.get('token');
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><title>Host</title><script type="module" src="${herald.url}/ui/herald.js"></script>
+        <herald-preferences base="${herald.url}" token="${token}" sw-url="/app-sw.js"></herald-preferences>`);
+      return;
+    }
+    const worker = path === '/sw.js';
     res.writeHead(200, { 'content-type': worker ? 'text/javascript' : 'text/html' });
     res.end(worker ? WORKER : PAGE);
   });
@@ -223,4 +240,45 @@ test('firefox subscribes with Herald\'s key, and its service worker shows the bo
   const [d] = await herald.pushes(p.key);
   assert.equal(d.status, 'sent');
   assert.equal(d.provider, 'webpush');
+});
+
+test('"Enable browser notifications" in <herald-preferences>, and Herald\'s service worker shows the push', { timeout: 120000 }, async () => {
+  const p = await herald.practice('ff2');
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${site.address().port}/app?token=${encodeURIComponent(p.token)}`);
+  // the button is in the component's shadow root
+  const clicked = await page.evaluate(async () => {
+    for (let i = 0; i < 100; i++) {
+      const b = document.querySelector('herald-preferences')?.shadowRoot?.getElementById('enable-browser');
+      if (b) { b.click(); return true; }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  });
+  assert.ok(clicked, 'the settings rendered');
+  let status = '';
+  for (let i = 0; i < 200 && !/are on|Could not/.test(status); i++) {
+    status = await page.evaluate(() =>
+      document.querySelector('herald-preferences').shadowRoot.querySelector('.browser-status').textContent);
+    if (!/are on|Could not/.test(status)) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(status, 'Browser notifications are on.');
+  const devices = (await herald.api('GET', '/v1/me/devices', p.token)).body.items;
+  assert.equal(devices.length, 1);
+  assert.equal(devices[0].kind, 'webpush');
+  assert.match(devices[0].name, /^Firefox/);
+  await herald.booking(p.key, p.member, 'evt_ff_2');
+  await herald.settle();
+  let shown = [];
+  for (let i = 0; i < 200 && !shown.length; i++) {
+    shown = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      return (await reg.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag }));
+    });
+    if (!shown.length) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(shown.length, 1, 'Herald\'s service worker showed it');
+  assert.equal(shown[0].title, 'Harbour Physio');
+  assert.match(shown[0].body, /^New booking: /);
+  assert.match(shown[0].tag, /^ntf_/);
 });
