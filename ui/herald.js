@@ -730,7 +730,7 @@ class HeraldPreferences extends HeraldElement {
         if (!mark.classList.contains(want) || (want === 'src' && mark.textContent !== (src === 'workspace' ? 'practice' : 'default'))) {
           const focused = this.root.activeElement === mark;
           mark.outerHTML = src === 'member'
-            ? `<button type="button" class="reset" data-cat="${cat}" data-ch="${ch}" aria-label="Use the default for ${CATEGORIES[cat]} by ${CHANNELS[ch]}">default</button>`
+            ? `<button type="button" class="reset" data-cat="${cat}" data-ch="${ch}" aria-label="Use the default for ${CATEGORIES[cat]} by ${CHANNELS[ch]}">reset</button>`
             : `<span class="src" aria-hidden="true">${src === 'workspace' ? 'practice' : 'default'}</span>`;
           if (focused) box.focus();
         }
@@ -758,7 +758,7 @@ class HeraldPreferences extends HeraldElement {
           return `<td><label for="${id}"><input type="checkbox" id="${id}" data-cat="${cat}" data-ch="${ch}" ${on ? 'checked' : ''}
                    aria-label="${CATEGORIES[cat]} by ${CHANNELS[ch]}${src !== 'member' ? ` (${SOURCES[src] || src})` : ''}">
                  ${src === 'member'
-                    ? `<button type="button" class="reset" data-cat="${cat}" data-ch="${ch}" aria-label="Use the default for ${CATEGORIES[cat]} by ${CHANNELS[ch]}">default</button>`
+                    ? `<button type="button" class="reset" data-cat="${cat}" data-ch="${ch}" aria-label="Use the default for ${CATEGORIES[cat]} by ${CHANNELS[ch]}">reset</button>`
                     : `<span class="src" aria-hidden="true">${src === 'workspace' ? 'practice' : 'default'}</span>`}</label></td>`;
         }).join('')}
       </tr>`).join('');
@@ -772,7 +772,7 @@ class HeraldPreferences extends HeraldElement {
     this.form.innerHTML = `
       <fieldset>
         <legend>What reaches me</legend>
-        <p class="hint">Marked "default" or "practice": set by Herald or by your practice until you change it.</p>
+        <p class="hint">"default" and "practice" mark values you inherit until you change them; "reset" goes back.</p>
         <div class="scroll"><table>
           <thead><tr><th scope="col"><span class="sr-only">Category</span></th>${Object.values(CHANNELS).map((c) => `<th scope="col">${c}</th>`).join('')}</tr></thead>
           <tbody>${rows}</tbody>
