@@ -49,6 +49,7 @@ class HeraldClient extends EventTarget {
     });
     if (r.status === 204) return null;
     const data = await r.json().catch(() => null);
+    if (r.status === 401) this.emit('unauthorized', data && data.error);
     if (!r.ok) {
       const e = new Error((data && data.error && data.error.message) || r.statusText);
       e.status = r.status;
@@ -93,6 +94,9 @@ class HeraldClient extends EventTarget {
       this.setLive(false);
       if (es.readyState !== EventSource.CLOSED || this.es !== es) return;
       this.es = null;
+      // EventSource does not say why: an expired token is the usual one,
+      // which an API call tells (and reports as 'unauthorized').
+      this.api('GET', '/v1/me/notifications/count').catch(() => {});
       const delay = Math.min(30000, 1000 * 2 ** this.failures++);
       this.timer = setTimeout(() => { if (this.users) this.connect(); }, delay);
     };
@@ -179,7 +183,8 @@ const fullTime = new Intl.DateTimeFormat(LANG, { dateStyle: 'full', timeStyle: '
 
 // "2 minutes ago", "yesterday", ...; the full time goes in the title.
 function ago(iso, now = Date.now()) {
-  const s = Math.round((Date.parse(iso) - now) / 1000);
+  // never "in 3 minutes": a time ahead of this browser's clock is clock skew
+  const s = Math.min(0, Math.round((Date.parse(iso) - now) / 1000));
   const a = Math.abs(s);
   if (a < 45) return relative.format(0, 'second'); // "now"
   if (a < 2700) return relative.format(Math.round(s / 60), 'minute');
@@ -206,6 +211,9 @@ class HeraldElement extends HTMLElement {
     this.client = HeraldClient.for(this.getAttribute('base') || DEFAULT_BASE, token);
     this.subscriptions = [];
     this.client.acquire();
+    // A token that expired: the host hands a new one (token="...").
+    this.listen('unauthorized', (error) => this.dispatchEvent(new CustomEvent('herald-unauthorized', {
+      detail: error, bubbles: true, composed: true })));
     this.start();
   }
 
@@ -320,7 +328,8 @@ class HeraldInbox extends HeraldElement {
                    color: var(--_muted); font-weight: 550; }
       [role=tab][aria-selected=true] { color: var(--_fg); border-bottom-color: var(--_accent); }
       .count { margin-left: 4px; font-size: 12px; color: var(--_muted); }
-      ul { list-style: none; margin: 0; padding: 0; overflow-y: auto; flex: 1; }
+      .scroll { flex: 1; overflow-y: auto; display: flex; flex-direction: column; }
+      ul { list-style: none; margin: 0; padding: 0; }
       li { display: grid; grid-template-columns: 10px 1fr auto; gap: 4px 10px; padding: 12px 12px 12px 14px;
            border-bottom: 1px solid var(--_border); }
       li.unread { background: var(--_unread); }
@@ -346,11 +355,13 @@ class HeraldInbox extends HeraldElement {
             ${FILTERS.map(([f, label]) => `<button role="tab" type="button" id="tab-${f}" data-filter="${f}" aria-controls="list"
                aria-selected="${f === 'unread'}" tabindex="${f === 'unread' ? 0 : -1}">${label}${f === 'unread' ? '<span class="count"></span>' : ''}</button>`).join('')}
           </div>
-          <ul id="list" role="tabpanel" aria-labelledby="tab-unread" aria-busy="false"></ul>
-          <p class="empty" hidden></p>
-          <p class="error" role="alert" hidden></p>
-          <div class="sentinel"></div>
-          <button class="more" type="button" hidden>Load more</button>
+          <div class="scroll">
+            <ul id="list" role="tabpanel" aria-labelledby="tab-unread" aria-busy="false"></ul>
+            <p class="empty" hidden></p>
+            <p class="error" role="alert" hidden></p>
+            <div class="sentinel"></div>
+            <button class="more" type="button" hidden>Load more</button>
+          </div>
           <div class="sr-only" role="status" aria-live="polite"></div>
         </section>`);
     const r = this.root;
@@ -389,7 +400,7 @@ class HeraldInbox extends HeraldElement {
     this.listen('reset', () => this.load(true));
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting) && this.cursor && !this.loading) this.load(false);
-    }, { root: this.list });
+    }, { root: this.root.querySelector('.scroll'), rootMargin: '0px 0px 200px 0px' });
     this.observer.observe(this.root.querySelector('.sentinel'));
     this.ticker = setInterval(() => this.refreshTimes(), 30000);
     if (this.client.unread != null) this.showCount(this.client.unread);

@@ -374,3 +374,43 @@ test('light and dark, desktop and phone width', async () => {
   await phone.close();
   assert.equal(overflow, false, 'no sideways scrolling on a phone');
 });
+
+test('more pages load as the list scrolls; times show the full date on hover', async () => {
+  const token = await member('m_ivy');
+  for (let i = 0; i < 45; i++) await booking('m_ivy');
+  const page = await open(token);
+  await openPanel(page);
+  await items(page).nth(19).waitFor();
+  assert.equal(await items(page).count(), 20);
+  const t = items(page).first().locator('time');
+  assert.match(await t.getAttribute('datetime'), /^\d{4}-\d\d-\d\dT/);
+  assert.match(await t.getAttribute('title'), /\d{4}/);
+  assert.equal(await t.textContent(), 'now');
+  for (const want of [40, 45]) {
+    await page.locator('herald-inbox .scroll').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await page.waitForFunction((n) => document.querySelector('herald-inbox').shadowRoot.querySelectorAll('li').length === n, want);
+  }
+  assert.ok(await page.locator('herald-inbox .more').isHidden(), 'nothing more to load');
+  const ids = await page.evaluate(() => [...document.querySelector('herald-inbox').shadowRoot.querySelectorAll('li')].map((li) => li.dataset.id));
+  assert.equal(new Set(ids).size, 45, 'no item twice');
+  await page.close();
+});
+
+test('an expired token is reported to the host, which hands a new one', async () => {
+  // a token that is already expired: signed with the workspace secret by hand
+  const token = await member('m_joy');
+  const page = await open(token);
+  await page.locator('herald-bell button').waitFor();
+  const bad = token.split('.').slice(0, 2).join('.') + '.' + 'A'.repeat(43);
+  const seen = page.evaluate(() => new Promise((resolve) => {
+    document.addEventListener('herald-unauthorized', (e) => resolve(e.detail && e.detail.code), { once: true });
+  }));
+  await page.evaluate((t) => document.querySelector('herald-inbox').setAttribute('token', t), bad);
+  assert.equal(await seen, 'invalid_token');
+  // the host gives a good one back: all is well again
+  await page.evaluate((t) => document.querySelector('herald-inbox').setAttribute('token', t), token);
+  await booking('m_joy');
+  await openPanel(page);
+  await items(page).first().waitFor();
+  await page.close();
+});
