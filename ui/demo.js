@@ -114,9 +114,13 @@ function buildSimulations() {
   }
 }
 
+let signingIn = 0;
+
 async function signIn(id) {
   me = id;
+  const mine = ++signingIn;
   const { token } = await api('POST', `/v1/members/${encodeURIComponent(id)}/tokens`, {});
+  if (mine !== signingIn) return; // another member was picked meanwhile
   for (const el of document.querySelectorAll('herald-bell, herald-inbox, herald-popups, herald-preferences'))
     el.setAttribute('token', token);
   localStorage.setItem('herald-demo-member', id);

@@ -13,7 +13,8 @@
 //
 // Theme with CSS custom properties on the elements (--herald-accent,
 // --herald-bg, --herald-fg, --herald-muted, --herald-border,
-// --herald-unread, --herald-radius, --herald-font); theme="dark" or
+// --herald-unread, --herald-badge, --herald-on-accent, --herald-danger,
+// --herald-radius, --herald-font); theme="dark" or
 // theme="light" overrides the system's choice.
 
 const HERE = new URL('.', import.meta.url);
@@ -21,35 +22,72 @@ const DEFAULT_BASE = HERE.origin + HERE.pathname.replace(/\/ui\/$/, '');
 
 // ---- the connection to Herald, shared by the elements of one member ----
 
-const clients = new Map();
+const clients = new Map(); // "base\nworkspace\nmember" -> HeraldClient
+
+// Whose a token is, from its claims. Only to share one connection per
+// member: Herald verifies the token, this does not.
+function claims(token) {
+  try {
+    const p = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    return p && typeof p === 'object' ? p : {};
+  } catch {
+    return {};
+  }
+}
 
 class HeraldClient extends EventTarget {
-  static for(base, token) {
-    const key = base + '\n' + token;
-    if (!clients.has(key)) clients.set(key, new HeraldClient(base, token));
-    return clients.get(key);
+  static key(base, token) {
+    const c = claims(token);
+    return base.replace(/\/$/, '') + '\n' + (c.ws && c.sub ? c.ws + '\n' + c.sub : token);
   }
 
-  constructor(base, token) {
+  // One client per member: a renewed token (the host replacing one that
+  // expired) takes the old one's place, and the stream resumes with it.
+  static for(base, token) {
+    const key = HeraldClient.key(base, token);
+    let client = clients.get(key);
+    if (!client) clients.set(key, (client = new HeraldClient(key, base, token)));
+    else client.setToken(token);
+    return client;
+  }
+
+  constructor(key, base, token) {
     super();
+    this.key = key;
     this.base = base.replace(/\/$/, '');
     this.token = token;
+    this.member = claims(token).sub || null;
     this.users = 0;
     this.unread = null;
     this.lastId = null;
-    this.live = false;
+    this.live = null; // not yet known
     this.failures = 0;
+    this.refused = false; // 'unauthorized' was told for this token
+  }
+
+  setToken(token) {
+    if (token === this.token) return;
+    // an element still holding an older token must not undo a renewal
+    if ((claims(token).iat || 0) < (claims(this.token).iat || 0)) return;
+    this.token = token;
+    this.refused = false;
+    if (this.users) { this.disconnect(); this.connect(); }
+    this.emit('token', {}); // what failed with the old one may load now
   }
 
   async api(method, path, body) {
-    const headers = { Authorization: 'Bearer ' + this.token };
+    const token = this.token;
+    const headers = { Authorization: 'Bearer ' + token };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const r = await fetch(this.base + path, {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (r.status === 204) return null;
     const data = await r.json().catch(() => null);
-    if (r.status === 401) this.emit('unauthorized', data && data.error);
+    if (r.status === 401 && token === this.token && !this.refused) {
+      this.refused = true; // once per token, however many calls fail
+      this.emit('unauthorized', { error: data && data.error, told: false });
+    }
     if (!r.ok) {
       const e = new Error((data && data.error && data.error.message) || r.statusText);
       e.status = r.status;
@@ -64,11 +102,15 @@ class HeraldClient extends EventTarget {
   }
 
   release() {
-    if (--this.users === 0) {
-      clearTimeout(this.timer);
-      if (this.es) this.es.close();
-      this.es = null;
-    }
+    if (--this.users > 0) return;
+    this.disconnect();
+    clients.delete(this.key);
+  }
+
+  disconnect() {
+    clearTimeout(this.timer);
+    if (this.es) this.es.close();
+    this.es = null;
   }
 
   // The browser's EventSource reconnects by itself after a drop, sending
@@ -81,6 +123,7 @@ class HeraldClient extends EventTarget {
     const es = new EventSource(url);
     this.es = es;
     const on = (type, fn) => es.addEventListener(type, (e) => {
+      if (this.es !== es) return;
       if (e.lastEventId) this.lastId = e.lastEventId;
       fn(JSON.parse(e.data));
     });
@@ -88,17 +131,18 @@ class HeraldClient extends EventTarget {
     on('notification', (d) => { this.emit('notification', d); this.setUnread(d.unread); });
     on('notification_state', (d) => { this.emit('state', d); this.setUnread(d.unread); });
     on('message', (d) => this.emit('message', d));
-    on('reset', (d) => { this.lastId = null; this.emit('reset', d); });
-    es.onopen = () => { this.failures = 0; this.setLive(true); };
+    on('reset', (d) => this.emit('reset', d));
+    es.onopen = () => { if (this.es === es) { this.failures = 0; this.setLive(true); } };
     es.onerror = () => {
+      if (this.es !== es) return;
       this.setLive(false);
-      if (es.readyState !== EventSource.CLOSED || this.es !== es) return;
+      if (es.readyState !== EventSource.CLOSED) return;
       this.es = null;
       // EventSource does not say why: an expired token is the usual one,
       // which an API call tells (and reports as 'unauthorized').
       this.api('GET', '/v1/me/notifications/count').catch(() => {});
       const delay = Math.min(30000, 1000 * 2 ** this.failures++);
-      this.timer = setTimeout(() => { if (this.users) this.connect(); }, delay);
+      this.timer = setTimeout(() => { if (this.users && !this.es) this.connect(); }, delay);
     };
   }
 
@@ -130,6 +174,9 @@ const THEME = `
   --_unread: var(--herald-unread, #eef4ff);
   --_radius: var(--herald-radius, 10px);
   --_danger: var(--herald-danger, #b42318);
+  --_badge: var(--herald-badge, #d92d20);
+  --_on-accent: var(--herald-on-accent, #ffffff);
+  color-scheme: light dark;
   font-family: var(--herald-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
   color: var(--_fg);
   font-size: 14px;
@@ -144,6 +191,7 @@ const THEME = `
     --_border: var(--herald-border, #30343b);
     --_unread: var(--herald-unread, #1d2840);
     --_danger: var(--herald-danger, #ff8a80);
+    --_on-accent: var(--herald-on-accent, #0b1220);
   }
 }
 :host([theme=dark]) {
@@ -154,7 +202,10 @@ const THEME = `
   --_border: var(--herald-border, #30343b);
   --_unread: var(--herald-unread, #1d2840);
   --_danger: var(--herald-danger, #ff8a80);
+  --_on-accent: var(--herald-on-accent, #0b1220);
+  color-scheme: dark;
 }
+:host([theme=light]) { color-scheme: light; }
 :host([hidden]) { display: none !important; }
 * { box-sizing: border-box; }
 button { font: inherit; color: inherit; cursor: pointer; }
@@ -202,7 +253,16 @@ class HeraldElement extends HTMLElement {
   connectedCallback() { this.attach(); }
   disconnectedCallback() { this.detach(); }
   attributeChangedCallback(name, was, now) {
-    if (was !== now && this.isConnected) { this.detach(); this.attach(); }
+    if (was === now || !this.isConnected || (name !== 'base' && name !== 'token')) return;
+    const token = this.getAttribute('token');
+    const base = this.getAttribute('base') || DEFAULT_BASE;
+    // the same member with a renewed token: the connection carries on
+    if (this.client && token && HeraldClient.key(base, token) === this.client.key) {
+      this.client.setToken(token);
+      return;
+    }
+    this.detach();
+    this.attach();
   }
 
   attach() {
@@ -211,12 +271,17 @@ class HeraldElement extends HTMLElement {
     this.client = HeraldClient.for(this.getAttribute('base') || DEFAULT_BASE, token);
     this.subscriptions = [];
     this.client.acquire();
-    // A token that expired: the host hands a new one (token="...").
-    this.listen('unauthorized', (error) => this.dispatchEvent(new CustomEvent('herald-unauthorized', {
-      detail: error, bubbles: true, composed: true })));
+    // A token that expired: the host hands a new one (token="..."). One
+    // element tells it, not each of the member's.
+    this.listen('unauthorized', (d) => {
+      if (d.told) return;
+      d.told = true;
+      this.dispatchEvent(new CustomEvent('herald-unauthorized', { detail: d.error, bubbles: true, composed: true }));
+    });
     this.start();
   }
 
+  // Without a token (signed out) an element shows nothing of anyone's.
   detach() {
     if (!this.client) return;
     for (const [type, fn] of this.subscriptions) this.client.removeEventListener(type, fn);
@@ -231,9 +296,20 @@ class HeraldElement extends HTMLElement {
     this.subscriptions.push([type, handler]);
   }
 
+  // A call's answer counts only if the element still shows the same member.
+  async call(method, path, body) {
+    const client = this.client;
+    const data = await client.api(method, path, body);
+    if (client !== this.client) throw STALE;
+    return data;
+  }
+
   start() {}
   stop() {}
 }
+
+// thrown by call() for an answer that came after the member changed
+const STALE = new Error('stale');
 
 // ---- <herald-bell> ----
 
@@ -248,7 +324,7 @@ class HeraldBell extends HeraldElement {
                border: 1px solid transparent; border-radius: 50%; background: transparent; }
       button:hover { background: color-mix(in srgb, var(--_fg) 8%, transparent); }
       .badge { position: absolute; top: 2px; right: 0; min-width: 18px; height: 18px; padding: 0 5px;
-               border-radius: 9px; background: var(--_danger); color: #fff; font-size: 11px;
+               border-radius: 9px; background: var(--_badge); color: #fff; font-size: 11px;
                font-weight: 700; line-height: 18px; text-align: center;
                box-shadow: 0 0 0 2px var(--_bg); }
       .badge[hidden] { display: none; }
@@ -263,10 +339,17 @@ class HeraldBell extends HeraldElement {
   }
 
   start() {
+    const offline = this.root.querySelector('.offline');
     this.listen('count', (d) => this.show(d.unread));
-    this.listen('status', (d) => { this.root.querySelector('.offline').hidden = d.live; });
+    this.listen('status', (d) => { offline.hidden = d.live !== false; });
+    offline.hidden = this.client.live !== false;
     if (this.client.unread != null) this.show(this.client.unread);
-    else this.client.api('GET', '/v1/me/notifications/count').then((d) => this.show(d.unread), () => {});
+    else this.call('GET', '/v1/me/notifications/count').then((d) => this.show(d.unread), () => {});
+  }
+
+  stop() {
+    this.show(0);
+    this.root.querySelector('.offline').hidden = true;
   }
 
   show(n) {
@@ -288,12 +371,17 @@ class HeraldBell extends HeraldElement {
     this.opened = open;
     this.button.setAttribute('aria-expanded', String(open));
     if (panel) {
+      if (panel !== this.watched) {
+        this.watched?.removeEventListener('herald-close', this.onPanelClose);
+        this.onPanelClose ||= () => { if (this.opened) { this.toggle(false); this.button.focus(); } };
+        panel.addEventListener('herald-close', this.onPanelClose);
+        this.watched = panel;
+        // IDREFs do not cross shadow roots; element references do, where supported
+        if ('ariaControlsElements' in this.button) this.button.ariaControlsElements = [panel];
+      }
       panel.hidden = !open;
       panel.setAttribute('closable', '');
-      if (open) {
-        panel.addEventListener('herald-close', () => { this.toggle(false); this.button.focus(); }, { once: true });
-        requestAnimationFrame(() => panel.focus());
-      }
+      if (open) requestAnimationFrame(() => panel.focus());
     }
     this.dispatchEvent(new CustomEvent('herald-toggle', { detail: { open }, bubbles: true, composed: true }));
   }
@@ -307,10 +395,14 @@ const FILTERS = [['unread', 'Unread'], ['read', 'Read'], ['ignored', 'Ignored'],
 const PAGE = 20;
 
 class HeraldInbox extends HeraldElement {
+  static get observedAttributes() { return ['base', 'token', 'closable']; }
+
   constructor() {
     super();
     this.filter = 'unread';
     this.items = new Map();
+    this.pending = []; // stream changes that came during a page load
+    this.ticket = 0;   // the page load whose answer counts
     this.root = shadow(this, `
       :host { display: block; width: 100%; max-width: 420px; }
       .panel { display: flex; flex-direction: column; max-height: var(--herald-inbox-height, 560px);
@@ -321,7 +413,7 @@ class HeraldInbox extends HeraldElement {
       .mark-all { border: 0; background: none; color: var(--_accent); padding: 6px 8px; border-radius: 6px; font-weight: 550; }
       .mark-all:hover { background: color-mix(in srgb, var(--_accent) 10%, transparent); }
       .mark-all:disabled { color: var(--_muted); cursor: default; background: none; }
-      .close { border: 0; background: none; width: 30px; height: 30px; border-radius: 6px; color: var(--_muted); }
+      .close { display: none; border: 0; background: none; width: 30px; height: 30px; border-radius: 6px; color: var(--_muted); }
       :host([closable]) .close { display: block; }
       [role=tablist] { display: flex; gap: 4px; padding: 0 12px; border-bottom: 1px solid var(--_border); }
       [role=tab] { border: 0; background: none; padding: 10px 8px 9px; border-bottom: 2px solid transparent;
@@ -347,16 +439,19 @@ class HeraldInbox extends HeraldElement {
       .more { margin: 8px auto 12px; border: 1px solid var(--_border); background: var(--_bg); border-radius: 6px; padding: 6px 12px; }
       .error { padding: 8px 16px; color: var(--_danger); }
       .sentinel { height: 1px; }
-      @media (max-width: 480px) { :host { max-width: none; } .panel { border-radius: 0; max-height: 100vh; } }
-    `, `<section class="panel" part="panel" role="dialog" aria-label="Activity" tabindex="-1">
+      @media (max-width: 480px) {
+        :host { max-width: none; }
+        .panel { border-radius: 0; max-height: min(var(--herald-inbox-height, 100dvh), 100dvh); }
+      }
+    `, `<section class="panel" part="panel" role="region" aria-labelledby="title" tabindex="-1">
           <header><h2 id="title">Activity</h2><button class="mark-all" type="button">Mark all read</button>
-            <button class="close" type="button" aria-label="Close" hidden>✕</button></header>
+            <button class="close" type="button" aria-label="Close">✕</button></header>
           <div role="tablist" aria-label="Show">
-            ${FILTERS.map(([f, label]) => `<button role="tab" type="button" id="tab-${f}" data-filter="${f}" aria-controls="list"
-               aria-selected="${f === 'unread'}" tabindex="${f === 'unread' ? 0 : -1}">${label}${f === 'unread' ? '<span class="count"></span>' : ''}</button>`).join('')}
+            ${FILTERS.map(([f, label]) => `<button role="tab" type="button" id="tab-${f}" data-filter="${f}" aria-controls="tabpanel"
+               aria-selected="${f === 'unread'}" tabindex="${f === 'unread' ? 0 : -1}">${label}${f === 'unread' ? '<span class="count" aria-hidden="true"></span>' : ''}</button>`).join('')}
           </div>
-          <div class="scroll">
-            <ul id="list" role="tabpanel" aria-labelledby="tab-unread" aria-busy="false"></ul>
+          <div class="scroll" id="tabpanel" role="tabpanel" aria-labelledby="tab-unread">
+            <ul aria-busy="false"></ul>
             <p class="empty" hidden></p>
             <p class="error" role="alert" hidden></p>
             <div class="sentinel"></div>
@@ -369,35 +464,46 @@ class HeraldInbox extends HeraldElement {
     this.panel = r.querySelector('.panel');
     this.more = r.querySelector('.more');
     this.status = r.querySelector('[role=status]');
+    this.tabs = [...r.querySelectorAll('[role=tab]')];
     r.querySelector('.mark-all').addEventListener('click', () => this.markAllRead());
-    r.querySelector('.close').addEventListener('click', () =>
-      this.dispatchEvent(new CustomEvent('herald-close', { bubbles: true, composed: true })));
+    r.querySelector('.close').addEventListener('click', () => this.close());
     this.more.addEventListener('click', () => this.load(false));
-    const tabs = [...r.querySelectorAll('[role=tab]')];
-    for (const tab of tabs) {
+    for (const tab of this.tabs) {
       tab.addEventListener('click', () => this.show(tab.dataset.filter, true));
       tab.addEventListener('keydown', (e) => {
-        const i = tabs.indexOf(tab);
-        const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+        const i = this.tabs.indexOf(tab);
+        const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: this.tabs.length - 1 }[e.key];
         if (next === undefined) return;
         e.preventDefault();
-        const t = tabs[(next + tabs.length) % tabs.length];
-        this.show(t.dataset.filter, true);
+        this.show(this.tabs[(next + this.tabs.length) % this.tabs.length].dataset.filter, true);
       });
     }
     this.list.addEventListener('click', (e) => this.onListClick(e));
-    this.panel.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape') this.dispatchEvent(new CustomEvent('herald-close', { bubbles: true, composed: true }));
-    });
+    this.panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') this.close(); });
+  }
+
+  // A panel a bell opens and closes is a dialog; on a page of its own, a region.
+  attributeChangedCallback(name, was, now) {
+    if (name !== 'closable') return super.attributeChangedCallback(name, was, now);
+    this.panel.setAttribute('role', now !== null ? 'dialog' : 'region');
+  }
+
+  close() {
+    this.dispatchEvent(new CustomEvent('herald-close', { bubbles: true, composed: true }));
   }
 
   focus() { this.panel.focus(); }
 
   start() {
-    this.listen('notification', (d) => this.onNew(d.notification));
-    this.listen('state', (d) => this.onState(d));
+    // Changes that arrive while a page is loading wait for it: the page may
+    // have been read before or after them, and replaying them in order on
+    // top of it gives the same list either way.
+    const held = (fn) => (d) => (this.loading ? this.pending.push(() => fn(d)) : fn(d));
+    this.listen('notification', held((d) => this.onNew(d.notification)));
+    this.listen('state', held((d) => this.onState(d)));
     this.listen('count', (d) => this.showCount(d.unread));
     this.listen('reset', () => this.load(true));
+    this.listen('token', () => { if (this.failed) this.load(true); });
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting) && this.cursor && !this.loading) this.load(false);
     }, { root: this.root.querySelector('.scroll'), rootMargin: '0px 0px 200px 0px' });
@@ -410,6 +516,18 @@ class HeraldInbox extends HeraldElement {
   stop() {
     if (this.observer) this.observer.disconnect();
     clearInterval(this.ticker);
+    this.ticket++; // an answer still on its way is dropped
+    this.loading = false;
+    this.failed = false;
+    this.pending = [];
+    this.cursor = null;
+    this.items.clear();
+    this.list.replaceChildren();
+    this.list.setAttribute('aria-busy', 'false');
+    this.more.hidden = true;
+    this.showCount(0);
+    this.setError(null);
+    this.root.querySelector('.empty').hidden = true;
   }
 
   showCount(n) {
@@ -420,39 +538,49 @@ class HeraldInbox extends HeraldElement {
   show(filter, focusTab) {
     if (filter !== this.filter) {
       this.filter = filter;
-      for (const tab of this.root.querySelectorAll('[role=tab]')) {
+      for (const tab of this.tabs) {
         const on = tab.dataset.filter === filter;
         tab.setAttribute('aria-selected', String(on));
         tab.tabIndex = on ? 0 : -1;
       }
-      this.list.setAttribute('aria-labelledby', `tab-${filter}`);
+      this.root.getElementById('tabpanel').setAttribute('aria-labelledby', `tab-${filter}`);
       this.load(true);
     }
-    if (focusTab) this.root.querySelector(`#tab-${filter}`).focus();
+    if (focusTab) this.root.getElementById(`tab-${filter}`).focus();
   }
 
   async load(reset) {
     if (!this.client) return;
-    if (reset) { this.cursor = null; this.items.clear(); this.list.replaceChildren(); }
-    const filter = this.filter;
-    const ticket = this.ticket = (this.ticket || 0) + 1;
+    if (reset) {
+      // the keyboard stays in the panel: on the chosen tab
+      const focusWasInList = this.list.contains(this.root.activeElement);
+      this.cursor = null;
+      this.items.clear();
+      this.list.replaceChildren();
+      if (focusWasInList) this.root.getElementById(`tab-${this.filter}`).focus();
+    }
+    const ticket = ++this.ticket;
     this.loading = true;
     this.list.setAttribute('aria-busy', 'true');
     try {
-      const q = new URLSearchParams({ filter, limit: String(PAGE) });
+      const q = new URLSearchParams({ filter: this.filter, limit: String(PAGE) });
       if (this.cursor) q.set('cursor', this.cursor);
-      const page = await this.client.api('GET', '/v1/me/notifications?' + q);
+      const page = await this.call('GET', '/v1/me/notifications?' + q);
       if (ticket !== this.ticket) return; // another tab was chosen meanwhile
       for (const item of page.items) this.add(item, false);
       this.cursor = page.next_cursor;
       this.more.hidden = !this.cursor;
+      this.failed = false;
       this.setError(null);
     } catch (e) {
-      if (ticket === this.ticket) this.setError(`Could not load notifications: ${e.message}`);
+      if (ticket !== this.ticket) return;
+      this.failed = true;
+      this.setError(`Could not load notifications: ${e.message}`);
     } finally {
       if (ticket === this.ticket) {
         this.loading = false;
         this.list.setAttribute('aria-busy', 'false');
+        while (this.pending.length && !this.loading) this.pending.shift()();
         this.updateEmpty();
       }
     }
@@ -469,19 +597,20 @@ class HeraldInbox extends HeraldElement {
   }
 
   add(item, atTop) {
-    if (this.items.has(item.id)) return;
+    if (this.items.has(item.id)) return false;
     this.items.set(item.id, item);
     const li = document.createElement('li');
     li.dataset.id = item.id;
     this.paint(li, item);
     if (atTop) this.list.prepend(li); else this.list.append(li);
+    return true;
   }
 
   paint(li, item) {
     const unread = item.state === 'unread', ignored = item.state === 'ignored';
     li.className = item.state;
     li.innerHTML = `<span class="dot" aria-hidden="true"></span>
-      <button class="open" type="button"><span class="title">${escapeHtml(item.title)}</span>
+      <button class="open" type="button">${unread ? '<span class="sr-only">Unread: </span>' : ''}<span class="title">${escapeHtml(item.title)}</span>
         <span class="body">${escapeHtml(item.body)}</span>
         <time datetime="${escapeHtml(item.created_at)}" title="${escapeHtml(fullTime.format(new Date(item.created_at)))}">${escapeHtml(ago(item.created_at))}</time></button>
       <span class="actions">
@@ -516,8 +645,7 @@ class HeraldInbox extends HeraldElement {
   }
 
   onNew(item) {
-    if (!this.matches(item.state)) return;
-    this.add(item, true);
+    if (!this.matches(item.state) || !this.add(item, true)) return;
     this.status.textContent = `New: ${item.title}`;
     this.updateEmpty();
   }
@@ -541,14 +669,16 @@ class HeraldInbox extends HeraldElement {
 
   setState(id, state) {
     const item = this.items.get(id);
-    if (!item) return;
+    if (!item || item.state === state) return;
     item.state = state;
     if (!this.matches(state)) { this.remove(id); return; }
     const li = this.list.querySelector(`li[data-id="${CSS.escape(id)}"]`);
     if (!li) return;
-    const focused = li.contains(this.root.activeElement) && this.root.activeElement.dataset.act;
+    // repainting replaces the buttons: the keyboard goes back to the same one
+    const active = this.root.activeElement;
+    const at = li.contains(active) ? [...li.querySelectorAll('button')].indexOf(active) : -1;
     this.paint(li, item);
-    if (focused) li.querySelector('[data-act]')?.focus();
+    if (at >= 0) li.querySelectorAll('button')[at]?.focus();
   }
 
   async change(id, state) {
@@ -556,19 +686,26 @@ class HeraldInbox extends HeraldElement {
     this.setState(id, state); // at once; the stream confirms it
     this.updateEmpty();
     try {
-      await this.client.api('PATCH', `/v1/me/notifications/${encodeURIComponent(id)}`, { state });
+      const r = await this.call('PATCH', `/v1/me/notifications/${encodeURIComponent(id)}`, { state });
+      if (r && typeof r.unread === 'number') this.client.setUnread(r.unread);
     } catch (e) {
+      if (e === STALE) return;
       if (before) this.load(true);
       this.setError(`Could not update: ${e.message}`);
     }
   }
 
+  // Applied here at once, so the panel is right even while the stream is
+  // down; the stream's own read-all event then changes nothing.
   async markAllRead() {
     try {
-      const r = await this.client.api('POST', '/v1/me/notifications/read-all');
+      const r = await this.call('POST', '/v1/me/notifications/read-all');
+      const apply = () => { if (this.filter !== 'read' || r.changed) this.onState({ all: true, state: 'read' }); };
+      if (this.loading) this.pending.push(apply); else apply();
+      this.client.setUnread(typeof r.unread === 'number' ? r.unread : 0);
       this.status.textContent = r.changed ? `${r.changed} marked read` : 'Nothing to mark';
     } catch (e) {
-      this.setError(`Could not mark all read: ${e.message}`);
+      if (e !== STALE) this.setError(`Could not mark all read: ${e.message}`);
     }
   }
 
@@ -578,7 +715,7 @@ class HeraldInbox extends HeraldElement {
     const id = li.dataset.id, item = this.items.get(id);
     const act = e.target.closest('[data-act]')?.dataset.act;
     if (act) {
-      this.change(id, { read: 'read', unread: 'unread', ignore: 'ignored', restore: 'read' }[act]);
+      this.change(id, { read: 'read', unread: 'unread', ignore: 'ignored', restore: 'unread' }[act]);
       return;
     }
     if (!e.target.closest('.open') || !item) return;
@@ -586,8 +723,8 @@ class HeraldInbox extends HeraldElement {
     const open = new CustomEvent('herald-open', { detail: item, bubbles: true, composed: true, cancelable: true });
     const href = this.getAttribute('item-href');
     if (this.dispatchEvent(open) && href)
-      location.assign(fill(href, { id: item.id, type: item.type, event_id: item.event_id,
-                                   ...(item.data && typeof item.data === 'object' ? flat(item.data) : {}) }));
+      location.assign(fill(href, { ...(item.data && typeof item.data === 'object' ? flat(item.data) : {}),
+                                   id: item.id, type: item.type, event_id: item.event_id }));
   }
 
   refreshTimes() {
@@ -631,12 +768,15 @@ class HeraldPopups extends HeraldElement {
     this.listen('message', (d) => this.pop(d));
   }
 
+  stop() {
+    this.stack.replaceChildren();
+  }
+
   pop(m) {
     const conv = m.conversation || {};
     const href = this.getAttribute('conversation-href');
     const toast = document.createElement('div');
     toast.className = 'toast';
-    toast.setAttribute('role', 'status');
     toast.innerHTML = `<span><span class="who">${escapeHtml(m.from && m.from.name || 'New message')}</span>
         ${conv.name ? `<span class="where">in ${escapeHtml(conv.name)}</span>` : ''}</span>
       <button class="close" type="button" aria-label="Dismiss">✕</button>
@@ -695,12 +835,12 @@ class HeraldPreferences extends HeraldElement {
       select, input[type=number] { font: inherit; color: inherit; background: var(--_bg); border: 1px solid var(--_border);
                                    border-radius: 6px; padding: 6px 8px; }
       input[type=number] { width: 5.5em; }
-      .enable { border: 1px solid var(--_accent); background: var(--_accent); color: #fff; border-radius: 8px; padding: 8px 12px; font-weight: 600; }
+      .enable { border: 1px solid var(--_accent); background: var(--_accent); color: var(--_on-accent); border-radius: 8px; padding: 8px 12px; font-weight: 600; }
       .enable:disabled { opacity: .55; cursor: default; }
       .saved { min-height: 1.4em; margin: 0; color: var(--_muted); }
       .error { color: var(--_danger); }
       .reset { border: 0; background: none; color: var(--_accent); font-size: 11px; padding: 0; }
-    `, `<form novalidate aria-label="Notification settings"><p class="hint">Loading…</p></form>
+    `, `<form novalidate aria-label="Notification settings"></form>
         <p class="saved" role="status" aria-live="polite"></p>`);
     this.form = this.root.querySelector('form');
     this.saved = this.root.querySelector('.saved');
@@ -709,12 +849,30 @@ class HeraldPreferences extends HeraldElement {
     this.form.addEventListener('submit', (e) => e.preventDefault());
   }
 
-  async start() {
+  start() {
+    this.listen('token', () => { if (!this.built) this.load(); });
+    this.load();
+  }
+
+  async load() {
+    this.form.innerHTML = '<p class="hint">Loading…</p>';
     try {
-      this.render(await this.client.api('GET', '/v1/me/preferences'));
+      this.render(await this.call('GET', '/v1/me/preferences'));
     } catch (e) {
-      this.form.innerHTML = `<p class="error">Could not load your settings: ${escapeHtml(e.message)}</p>`;
+      if (e !== STALE)
+        this.form.innerHTML = `<p class="error">Could not load your settings: ${escapeHtml(e.message)}</p>`;
     }
+  }
+
+  stop() {
+    this.built = false;
+    this.prefs = null;
+    this.saving = null;
+    this.unsaved = 0;
+    this.failed = null;
+    this.browserOn = false;
+    this.form.replaceChildren();
+    this.saved.textContent = '';
   }
 
   // The form is built once; saves then update its values in place, so a
@@ -814,16 +972,26 @@ class HeraldPreferences extends HeraldElement {
     this.showBrowserState();
   }
 
-  async save(patch) {
-    this.saved.classList.remove('error');
-    try {
-      this.render(await this.client.api('PATCH', '/v1/me/preferences', patch));
-      this.saved.textContent = 'Saved';
-    } catch (e) {
-      this.saved.classList.add('error');
-      this.saved.textContent = `Not saved: ${e.message}`;
+  // Saves go one at a time, in the order made, and the form shows the
+  // answer to the last: a quick second click is not undone by the first's.
+  save(patch) {
+    const client = this.client;
+    this.unsaved = (this.unsaved || 0) + 1;
+    this.saving = (this.saving || Promise.resolve()).then(async () => {
+      if (client !== this.client) return;
+      try {
+        this.prefs = await this.call('PATCH', '/v1/me/preferences', patch);
+      } catch (e) {
+        if (e === STALE) return;
+        this.failed = e;
+      }
+      if (--this.unsaved > 0) return;
       this.render(this.prefs);
-    }
+      this.saved.classList.toggle('error', !!this.failed);
+      this.saved.textContent = this.failed ? `Not saved: ${this.failed.message}` : 'Saved';
+      this.failed = null;
+    });
+    return this.saving;
   }
 
   onChange(e) {
@@ -845,7 +1013,9 @@ class HeraldPreferences extends HeraldElement {
       e.preventDefault();
       this.save({ categories: { [reset.dataset.cat]: { [reset.dataset.ch]: null } } });
     }
-    if (e.target.closest('#enable-browser')) this.enableBrowser();
+    if (e.target.closest('#enable-browser')) {
+      if (this.browserOn) this.disableBrowser(); else this.enableBrowser();
+    }
   }
 
   browserStatus(text, error) {
@@ -855,22 +1025,46 @@ class HeraldPreferences extends HeraldElement {
     el.classList.toggle('error', !!error);
   }
 
-  showBrowserState() {
+  swScope() {
+    return new URL(this.getAttribute('sw-scope') || '/', location.href).href;
+  }
+
+  // Whether this browser's subscription is one of this member's devices.
+  async showBrowserState() {
     const button = this.root.getElementById('enable-browser');
     if (!('serviceWorker' in navigator) || !('PushManager' in window)) {
       button.disabled = true;
       this.browserStatus('This browser cannot receive push notifications.');
-    } else if (Notification.permission === 'denied') {
+      return;
+    }
+    if (Notification.permission === 'denied') {
       button.disabled = true;
       this.browserStatus('Notifications are blocked for this site in the browser\u2019s settings.');
-    } else if (localStorage.getItem('herald-device-on') === this.client?.token) {
-      this.browserStatus('Browser notifications are on.');
+      return;
     }
+    try {
+      const id = localStorage.getItem(DEVICE_KEY);
+      const reg = id && await navigator.serviceWorker.getRegistration(this.swScope());
+      const sub = reg && await reg.pushManager.getSubscription();
+      if (!sub) return;
+      const { items } = await this.call('GET', '/v1/me/devices');
+      const mine = items.find((d) => d.id === id && d.kind === 'webpush');
+      if (mine && sub.endpoint.endsWith(mine.token_suffix)) this.setBrowserOn(true);
+    } catch { /* shown as off: enabling again repairs it */ }
+  }
+
+  setBrowserOn(on) {
+    this.browserOn = on;
+    const button = this.root.getElementById('enable-browser');
+    if (button) button.textContent = on ? 'Turn off browser notifications' : 'Enable browser notifications';
+    this.browserStatus(on ? 'Browser notifications are on.' : '');
   }
 
   // Registers the service worker (sw-url, default Herald's /ui/sw.js when
   // this page is Herald's), subscribes with Herald's VAPID key and
-  // registers the subscription as one of the member's devices.
+  // registers the subscription as one of the member's devices. The device
+  // id is this browser's, whoever signs in: Herald keeps a subscription
+  // with the last member who registered it.
   async enableBrowser() {
     try {
       if (await Notification.requestPermission() !== 'granted') {
@@ -881,19 +1075,58 @@ class HeraldPreferences extends HeraldElement {
       const swUrl = new URL(this.getAttribute('sw-url') || base + '/ui/sw.js', location.href);
       if (swUrl.origin !== location.origin)
         throw new Error('the service worker must be on this site: set sw-url');
-      const reg = await navigator.serviceWorker.register(swUrl, { scope: this.getAttribute('sw-scope') || '/' });
-      await navigator.serviceWorker.ready;
-      const key = (await (await fetch(base + '/v1/push/vapid-public-key')).json()).public_key;
-      const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64ToBytes(key) });
-      let id = localStorage.getItem('herald-device-id');
-      if (!id) { id = 'browser-' + crypto.randomUUID(); localStorage.setItem('herald-device-id', id); }
-      await this.client.api('PUT', `/v1/me/devices/${id}`, { kind: 'webpush', subscription: sub.toJSON(), name: browserName() });
-      localStorage.setItem('herald-device-on', this.client.token);
-      this.browserStatus('Browser notifications are on.');
+      const reg = await activated(await navigator.serviceWorker.register(swUrl, { scope: this.swScope() }));
+      const r = await fetch(base + '/v1/push/vapid-public-key');
+      if (!r.ok) throw new Error(`Herald has no push key (${r.status})`);
+      const key = b64ToBytes((await r.json()).public_key);
+      let sub = await reg.pushManager.getSubscription();
+      // a subscription made for another key cannot carry Herald's pushes
+      const had = sub && sub.options && sub.options.applicationServerKey;
+      if (sub && (!had || !sameBytes(new Uint8Array(had), key))) { await sub.unsubscribe(); sub = null; }
+      sub ||= await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+      let id = localStorage.getItem(DEVICE_KEY);
+      if (!id) localStorage.setItem(DEVICE_KEY, (id = 'browser-' + crypto.randomUUID()));
+      await this.call('PUT', `/v1/me/devices/${id}`, { kind: 'webpush', subscription: sub.toJSON(), name: browserName() });
+      this.setBrowserOn(true);
     } catch (e) {
-      this.browserStatus(`Could not enable browser notifications: ${e.message}`, true);
+      if (e !== STALE) this.browserStatus(`Could not enable browser notifications: ${e.message}`, true);
     }
   }
+
+  // Stops this browser's notifications for this member. A host calls it
+  // at sign-out as well (before it removes the token), so the next person
+  // on this computer does not get the last one's.
+  async disableBrowser() {
+    try {
+      const id = localStorage.getItem(DEVICE_KEY);
+      if (id) await this.call('DELETE', `/v1/me/devices/${id}`).catch((e) => { if (e.status !== 404) throw e; });
+      const reg = await navigator.serviceWorker.getRegistration(this.swScope());
+      const sub = reg && await reg.pushManager.getSubscription();
+      if (sub) await sub.unsubscribe();
+      this.setBrowserOn(false);
+      this.browserStatus('Browser notifications are off.');
+    } catch (e) {
+      if (e !== STALE) this.browserStatus(`Could not turn browser notifications off: ${e.message}`, true);
+    }
+  }
+}
+
+const DEVICE_KEY = 'herald-device-id'; // localStorage: this browser's device id
+
+// The registration once its worker is active: a push subscription needs
+// one. (navigator.serviceWorker.ready would wait for a worker controlling
+// this page, which a worker with a narrower scope never does.)
+function activated(reg) {
+  const worker = reg.installing || reg.waiting;
+  if (reg.active || !worker) return Promise.resolve(reg);
+  return new Promise((resolve, reject) => worker.addEventListener('statechange', () => {
+    if (worker.state === 'activated') resolve(reg);
+    else if (worker.state === 'redundant') reject(new Error('the service worker did not install'));
+  }));
+}
+
+function sameBytes(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function b64ToBytes(s) {

@@ -13,26 +13,34 @@ self.addEventListener('push', (event) => {
     msg = { body: event.data ? event.data.text() : '' };
   }
   const data = msg.data || {};
+  // a conversation's pushes replace each other, and each still alerts;
+  // others stand alone
+  const tag = data.conversation_id ? 'conversation:' + data.conversation_id : data.notification_id;
   event.waitUntil(self.registration.showNotification(msg.title || 'Notification', {
     body: msg.body || '',
     data,
-    // a conversation's pushes replace each other; others stand alone
-    tag: data.conversation_id ? 'conversation:' + data.conversation_id : data.notification_id,
+    tag,
+    renotify: !!data.conversation_id,
   }));
 });
 
+// A click focuses the window already at the push's url; else one of this
+// app's windows (within the worker's scope), sent there; else a new one.
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  const url = new URL(event.notification.data && event.notification.data.url || self.registration.scope,
-                      self.registration.scope).href;
+  const scope = self.registration.scope;
+  const url = new URL((event.notification.data && event.notification.data.url) || scope, scope).href;
   event.waitUntil((async () => {
     const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-    for (const w of windows)
-      if (w.url.startsWith(url) && 'focus' in w) return w.focus();
-    if (windows.length && 'focus' in windows[0]) {
-      await windows[0].focus();
-      return windows[0].navigate ? windows[0].navigate(url) : undefined;
+    const same = windows.find((w) => w.url.split('#')[0] === url.split('#')[0]);
+    if (same) return same.focus();
+    const app = windows.find((w) => w.url.startsWith(scope));
+    if (app && app.navigate) {
+      try {
+        const moved = await app.navigate(url);
+        if (moved) return moved.focus();
+      } catch { /* another origin's url, or a window it may not move */ }
     }
-    return self.clients.openWindow ? self.clients.openWindow(url) : undefined;
+    return self.clients.openWindow(url);
   })());
 });

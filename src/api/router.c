@@ -422,10 +422,12 @@ static void authenticate(struct api_call *call)
 /* Routes a page on another origin may call: a member's own (the browser
  * components, with the member token in Authorization: no cookies, so any
  * origin may) and those that need no credential (the components' files,
- * the VAPID key). Workspace and admin keys stay server-to-server. */
+ * the VAPID key). Workspace and admin keys stay server-to-server, and so
+ * do the demo's routes: the demo session hands out a workspace key, for
+ * the demo page on Herald's own origin only. */
 static bool cors_open(const struct route *rt)
 {
-    return rt->need == NEED_MEMBER || rt->need == NEED_NONE;
+    return !rt->demo_only && (rt->need == NEED_MEMBER || rt->need == NEED_NONE);
 }
 
 /* A browser's CORS preflight for such a path: which methods and headers

@@ -217,6 +217,13 @@ static int connection_budget(int wanted)
     return budget;
 }
 
+/* The demo page hands out its workspace key: fine on this machine only. */
+static bool loopback_host(const char *host)
+{
+    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+           strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
+}
+
 static int split_listen(const char *listen, char *host, size_t cap, int *port)
 {
     const char *colon = strrchr(listen, ':');
@@ -280,6 +287,10 @@ int app_serve(int argc, char **argv)
     } else {
         hclock_init_real(&s->clock);
     }
+    if (s->cfg.demo && !loopback_host(host))
+        hlog_warn("serve: --demo on %s: anyone who reaches this address gets the demo "
+                  "workspace's API key from /v1/demo/session; listen on 127.0.0.1 instead",
+                  s->cfg.listen);
     struct store_options so = {
         .backend = "sqlite",
         .dsn = s->cfg.database,

@@ -203,6 +203,15 @@ static void build_count(struct buf *b, int64_t unread)
     buf_printf(b, "event: count\ndata: {\"unread\":%" PRId64 "}\n\n", unread);
 }
 
+/* The count that ends a replay carries the stream's position: a client
+ * that connected without Last-Event-ID then has one, and its reconnect
+ * gets what it missed instead of only what comes after. */
+static void build_count_at(struct buf *b, int64_t unread, int64_t seq)
+{
+    buf_printf(b, "id: %" PRId64 "\n", seq);
+    build_count(b, unread);
+}
+
 void live_publish(struct live_hub *h, const struct feed_update *u, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -272,7 +281,11 @@ static void on_replayed(struct store_req *r)
     struct buf *b = &h->frame;
     buf_clear(b);
     if (r->rc != STORE_OK || q->gap || q->more) {
-        /* What it missed is no longer kept: the client reloads its feed. */
+        /* What it missed is no longer kept: the client reloads its feed.
+         * The id moves the browser's Last-Event-ID past the gap, so a
+         * later reconnect resumes from here instead of resetting again. */
+        if (r->rc == STORE_OK)
+            buf_printf(b, "id: %" PRId64 "\n", q->last_seq);
         buf_printf(b, "event: reset\ndata: {\"reason\":\"%s\",\"last_id\":%" PRId64 "}\n\n",
                    r->rc != STORE_OK ? "unavailable" : "position_not_kept", q->last_seq);
         http_stream_write(s->http, b->data, b->len);
@@ -301,7 +314,9 @@ static void on_replayed(struct store_req *r)
         off += 12 + len;
     }
     buf_free(&s->held);
-    if (!counted)
+    if (!counted && r->rc == STORE_OK)
+        build_count_at(b, q->unread, s->last_seq);
+    else if (!counted)
         build_count(b, q->unread);
     http_stream_write(s->http, b->data, b->len);
     arena_reset(&s->arena);

@@ -112,7 +112,8 @@ def open_live(open_stream, url, token, **kw):
     first = s.events.get(timeout=10)
     assert first["event"] == "retry", first
     ev = s.next()
-    assert ev["event"] == "count" and ev["id"] is None, ev
+    # the count that ends the replay carries the stream's position
+    assert ev["event"] == "count" and isinstance(ev["id"], int), ev
     return s, ev["data"]["unread"]
 
 
@@ -180,7 +181,25 @@ def test_stream_answers_200_event_stream_with_request_id_retry_then_count(ws, st
     first = s.events.get(timeout=10)
     assert first["event"] == "retry"
     ev = s.next()
-    assert ev == {"event": "count", "id": None, "data": {"unread": 2}, "comment": None}
+    assert ev == {"event": "count", "id": 2, "data": {"unread": 2}, "comment": None}
+
+
+def test_a_stream_opened_without_an_id_resumes_from_its_first_counts_id(ws, streams):
+    """A browser that opened without Last-Event-ID and reconnects (a
+    renewed token) loses nothing published in between."""
+    ws.member("m_a")
+    notify(ws, "m_a", 2)
+    tok = ws.token("m_a")
+    s = streams(ws.url, tok)
+    assert s.events.get(timeout=10)["event"] == "retry"
+    (cnt,) = expect(s, "count")
+    assert cnt["id"] == 2, cnt
+    s.close()
+    missed = notify(ws, "m_a")
+    again = streams(ws.url, tok, last_event_id=cnt["id"])
+    ev, cnt = expect(again, "notification", "count")
+    assert ev["id"] == 3 and ev["data"]["notification"]["id"] == missed[0], ev
+    assert cnt["data"] == {"unread": 3}
 
 
 def test_access_token_in_the_query_opens_the_stream(ws, streams):
@@ -238,11 +257,16 @@ def test_too_new_last_event_id_gives_reset_with_the_last_id_then_count_then_live
     s = streams(ws.url, tok, last_event_id=1000)
     assert s.status == 200
     reset, cnt = expect(s, "reset", "count")
-    assert reset["id"] is None
+    # the id moves the browser's Last-Event-ID past the gap
+    assert reset["id"] == 2
     assert reset["data"]["last_id"] == 2 and reset["data"]["reason"], reset
     assert cnt["data"] == {"unread": 2}
     notify(ws, "m_a")
     ev, cnt = expect(s, "notification", "count")
+    assert ev["id"] == 3 and cnt["data"] == {"unread": 3}
+    # reconnecting from the reset's id resumes: no second reset
+    again = streams(ws.url, tok, last_event_id=reset["id"])
+    ev, cnt = expect(again, "notification", "count")
     assert ev["id"] == 3 and cnt["data"] == {"unread": 3}
 
 
@@ -432,7 +456,7 @@ def test_last_event_id_in_the_query_replays_like_the_header(ws, streams):
     r = streams(ws.url, tok, query={"last_event_id": "2"})
     got = r.until(lambda e: e["event"] == "count")
     assert [(e["event"], e["id"]) for e in got] == [("notification", 3), ("notification", 4),
-                                                     ("count", None)]
+                                                     ("count", 4)]
 
 
 def test_reconnect_at_the_latest_id_replays_nothing_and_zero_replays_everything(ws, streams):
@@ -443,7 +467,7 @@ def test_reconnect_at_the_latest_id_replays_nothing_and_zero_replays_everything(
     assert [e["event"] for e in up_to_date.until(lambda e: e["event"] == "count")] == ["count"]
     everything = streams(ws.url, tok, last_event_id=0)
     got = everything.until(lambda e: e["event"] == "count")
-    assert [e["id"] for e in got] == [1, 2, 3, None]
+    assert [e["id"] for e in got] == [1, 2, 3, 3]
 
 
 def test_a_stream_of_a_member_without_changes_accepts_last_event_id_zero(ws, streams):
@@ -464,7 +488,7 @@ def test_reconnect_replays_each_change_once_while_others_arrive_live(ws, streams
     for round_ in range(4):
         s = streams(ws.url, tok, last_event_id=last)
         got = s.until(lambda e: e["event"] == "count")
-        seen += [e["id"] for e in got if e["id"] is not None]
+        seen += [e["id"] for e in got if e["event"] != "count"]
         ids = notify(ws, "m_a", 2)
         for _ in ids:
             ev = expect(s, "notification", "count")[0]
@@ -573,7 +597,7 @@ def test_position_trimmed_from_the_change_log_gives_reset(own_herald):
     s = SSE(h.url, tok, last_event_id=last - 3)  # still held: replayed
     try:
         got = s.until(lambda e: e["event"] == "count")
-        assert [e["id"] for e in got] == [last - 2, last - 1, last, None]
+        assert [e["id"] for e in got] == [last - 2, last - 1, last, last]
     finally:
         s.close()
 
@@ -661,7 +685,7 @@ def test_reconnecting_while_changes_commit_never_repeats_or_skips_an_id(own_hera
                 while len(ids) < 15:
                     e = s.next(10)
                     assert e["event"] != "reset", e
-                    if e["id"] is not None:
+                    if e["event"] != "count":  # a count repeats the position
                         ids.append(e["id"])
             finally:
                 s.close()

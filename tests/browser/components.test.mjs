@@ -102,7 +102,7 @@ async function openPanel(page) {
 
 async function tab(page, name) {
   await page.locator(`herald-inbox [role=tab][data-filter=${name}]`).click();
-  await page.locator('herald-inbox ul[aria-busy=false]').waitFor();
+  await page.locator('herald-inbox ul[aria-busy=false]').waitFor({ state: 'attached' });
 }
 
 async function shot(page, name, target) {
@@ -177,9 +177,17 @@ test('each tab shows its own items, and the actions move them', async () => {
   assert.equal(await items(page).first().getAttribute('class'), 'ignored');
   await tab(page, 'all');
   assert.equal(await items(page).count(), 3);
-  // restore the ignored one: it becomes read
+  // restore the ignored one: it is unread again
   await page.locator('herald-inbox li.ignored [data-act=restore]').click();
-  await page.waitForFunction(() => document.querySelector('herald-inbox').shadowRoot.querySelectorAll('li.read').length === 2);
+  await page.waitForFunction(() => document.querySelector('herald-inbox').shadowRoot.querySelectorAll('li.unread').length === 2);
+  await page.waitForFunction(() => document.querySelector('herald-bell').shadowRoot.querySelector('.badge').textContent === '2');
+  // an action from the keyboard: the focus stays on the same button, repainted
+  const readButton = items(page).locator('[data-act=read]').first();
+  await readButton.focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('herald-bell').shadowRoot.querySelector('.badge').textContent === '1');
+  assert.match(await page.evaluate(() => document.querySelector('herald-inbox').shadowRoot.activeElement?.getAttribute('aria-label')),
+               /^Mark as unread: /);
   await tab(page, 'unread');
   assert.equal(await items(page).count(), 1);
   await shot(page, 'panel', 'herald-inbox');
@@ -413,4 +421,175 @@ test('an expired token is reported to the host, which hands a new one', async ()
   await openPanel(page);
   await items(page).first().waitFor();
   await page.close();
+});
+
+// every element of the page, given a token (or none: signed out)
+async function setToken(page, token) {
+  await page.evaluate((t) => {
+    for (const el of document.querySelectorAll('herald-bell, herald-inbox, herald-popups, herald-preferences'))
+      if (t) el.setAttribute('token', t); else el.removeAttribute('token');
+  }, token);
+}
+
+// what the page's tasks queued so far has run (two frames: fetch answers, then their awaits)
+const settled = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+
+test('signing out empties every element; a late answer for the last member is dropped', async () => {
+  const kim = await member('m_kim'), lou = await member('m_lou');
+  await booking('m_kim');
+  await booking('m_kim');
+  await booking('m_lou');
+  await api('PATCH', '/v1/me/preferences', kim, { categories: { billing: { email: false } } });
+  const page = await open(kim);
+  await openPanel(page);
+  await items(page).nth(1).waitFor();
+  await page.locator('herald-preferences #m-billing-email').waitFor();
+  await setToken(page, null);
+  await badge(page).waitFor({ state: 'hidden' });
+  assert.equal(await items(page).count(), 0);
+  assert.equal(await page.locator('herald-preferences input').count(), 0, 'no settings of anyone');
+  assert.equal(await page.locator('herald-inbox .count').textContent(), '');
+  // Kim again, but Kim's feed and settings answer only after Lou has signed in
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  await page.route('**/v1/me/**', async (route) => {
+    if (route.request().headers().authorization === 'Bearer ' + kim) await gate;
+    await route.continue();
+  });
+  const kims = (path) => page.waitForResponse((r) => r.url().includes(path) &&
+                                                     r.request().headers().authorization === 'Bearer ' + kim);
+  const kimsAnswers = Promise.all([kims('/v1/me/notifications?'), kims('/v1/me/preferences')]);
+  await setToken(page, kim);
+  await setToken(page, lou);
+  await page.waitForFunction(() => document.querySelector('herald-bell').shadowRoot.querySelector('.badge').textContent === '1');
+  await items(page).first().waitFor();
+  await page.locator('herald-preferences #m-billing-email').waitFor();
+  release();
+  await kimsAnswers;
+  await settled(page);
+  assert.equal(await items(page).count(), 1, "Lou's one item, none of Kim's");
+  assert.equal(await page.locator('herald-preferences #m-billing-email').isChecked(), true, "Lou's settings, not Kim's");
+  assert.equal(await badge(page).textContent(), '1');
+  await page.unroute('**/v1/me/**');
+  await page.close();
+});
+
+test('a change made while a page of the feed is loading still shows', async () => {
+  const token = await member('m_max');
+  const [a] = (await booking('m_max')).notifications;
+  await booking('m_max');
+  const page = await open(token);
+  await openPanel(page);
+  await items(page).nth(1).waitFor();
+  await tab(page, 'read');
+  // the Unread page is read now, and held until the change has come by the stream
+  let release, fetched;
+  const gate = new Promise((r) => { release = r; });
+  const got = new Promise((r) => { fetched = r; });
+  await page.route('**/v1/me/notifications?filter=unread*', async (route) => {
+    const response = await route.fetch();
+    fetched();
+    await gate;
+    await route.fulfill({ response });
+  });
+  await page.locator('herald-inbox [role=tab][data-filter=unread]').click();
+  await got;
+  const r = await api('PATCH', `/v1/me/notifications/${a.id}`, token, { state: 'read' });
+  assert.equal(r.status, 200);
+  await page.waitForFunction(() => document.querySelector('herald-bell').shadowRoot.querySelector('.badge').textContent === '1');
+  release();
+  await page.locator('herald-inbox ul[aria-busy=false]').waitFor({ state: 'attached' });
+  await settled(page);
+  assert.equal(await items(page).count(), 1, 'the item read meanwhile is not shown as unread');
+  await page.unroute('**/v1/me/notifications?filter=unread*');
+  await page.close();
+});
+
+test('a renewed token carries on: nothing reloads, the stream resumes, one herald-unauthorized', async () => {
+  const token = await member('m_ned');
+  await booking('m_ned');
+  const page = await open(token);
+  await openPanel(page);
+  await items(page).first().waitFor();
+  await page.evaluate(() => {
+    window.told = 0;
+    document.addEventListener('herald-unauthorized', () => window.told++);
+    document.querySelector('herald-inbox').shadowRoot.querySelector('li').kept = true;
+  });
+  // every element gets a token Herald refuses: the host hears of it once
+  const bad = token.split('.').slice(0, 2).join('.') + '.' + 'A'.repeat(43);
+  await setToken(page, bad);
+  await page.waitForFunction(() => window.told === 1);
+  const refused = page.waitForResponse((r) => r.url().includes('/v1/me/notifications?') && r.status() === 401);
+  await tab(page, 'all');
+  await refused;
+  await settled(page);
+  assert.equal(await page.evaluate(() => window.told), 1);
+  await tab(page, 'unread');
+  // a fresh token for the same member
+  const fresh = (await api('POST', '/v1/members/m_ned/tokens', key, {})).body.token;
+  await setToken(page, fresh);
+  await items(page).first().waitFor();
+  await page.evaluate(() => { document.querySelector('herald-inbox').shadowRoot.querySelector('li').kept = true; });
+  // and the next renewal, before anything failed: nothing reloads
+  const next = (await api('POST', '/v1/members/m_ned/tokens', key, { ttl_s: 7200 })).body.token;
+  assert.notEqual(next, fresh);
+  await setToken(page, next);
+  await booking('m_ned');
+  await items(page).nth(1).waitFor();
+  assert.equal(await page.evaluate(() => document.querySelector('herald-inbox').shadowRoot.querySelectorAll('li')[1].kept), true,
+               'the list was not reloaded');
+  await page.close();
+});
+
+// A TCP relay between the page and Herald that the test can cut: every
+// connection through it closes, and new ones are refused until it resumes.
+async function relay(target) {
+  const net = await import('node:net');
+  const to = new URL(target);
+  const open = new Set();
+  let cut = false;
+  const server = net.createServer((c) => {
+    if (cut) { c.destroy(); return; }
+    const up = net.connect(Number(to.port), to.hostname);
+    open.add(c).add(up);
+    c.pipe(up).pipe(c);
+    const end = () => { c.destroy(); up.destroy(); open.delete(c); open.delete(up); };
+    c.on('error', end).on('close', end);
+    up.on('error', end).on('close', end);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    cut() { cut = true; for (const s of open) s.destroy(); open.clear(); },
+    resume() { cut = false; },
+    close: () => new Promise((r) => { for (const s of open) s.destroy(); server.close(r); }),
+  };
+}
+
+test('after a dropped connection the stream resumes: what happened meanwhile shows, once', async () => {
+  const token = await member('m_oli');
+  const [first] = (await booking('m_oli')).notifications;
+  await booking('m_oli');
+  const r = await relay(url);
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+  page.on('pageerror', (e) => { throw e; });
+  await page.setContent(hostPage(token).replaceAll(`base="${url}"`, `base="${r.url}"`));
+  await openPanel(page);
+  await items(page).nth(1).waitFor();
+  r.cut();
+  await page.locator('herald-bell .offline').waitFor({ state: 'visible' });
+  // while the page is cut off: one more booking, and the first item read elsewhere
+  const [third] = (await booking('m_oli')).notifications;
+  assert.equal((await api('PATCH', `/v1/me/notifications/${first.id}`, token, { state: 'read' })).status, 200);
+  r.resume();
+  await page.locator('herald-bell .offline').waitFor({ state: 'hidden' });
+  await page.waitForFunction((id) => [...document.querySelector('herald-inbox').shadowRoot.querySelectorAll('li')]
+    .some((li) => li.dataset.id === id), third.id);
+  await page.waitForFunction(() => document.querySelector('herald-inbox').shadowRoot.querySelectorAll('li').length === 2);
+  const ids = await page.evaluate(() => [...document.querySelector('herald-inbox').shadowRoot.querySelectorAll('li')].map((li) => li.dataset.id));
+  assert.ok(!ids.includes(first.id), 'the item read elsewhere left Unread');
+  assert.equal(await badge(page).textContent(), '2');
+  await page.close();
+  await r.close();
 });

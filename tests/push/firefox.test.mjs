@@ -281,4 +281,26 @@ test('"Enable browser notifications" in <herald-preferences>, and Herald\'s serv
   assert.equal(shown[0].title, 'Harbour Physio');
   assert.match(shown[0].body, /^New booking: /);
   assert.match(shown[0].tag, /^ntf_/);
+
+  // after a reload the component knows: this browser's subscription is the member's device
+  const ui = () => page.evaluate(() => {
+    const root = document.querySelector('herald-preferences')?.shadowRoot;
+    return { button: root?.getElementById('enable-browser')?.textContent || '',
+             status: root?.querySelector('.browser-status')?.textContent || '' };
+  });
+  await page.reload();
+  let now = await ui();
+  for (let i = 0; i < 200 && !/Turn off/.test(now.button); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    now = await ui();
+  }
+  assert.deepEqual(now, { button: 'Turn off browser notifications', status: 'Browser notifications are on.' });
+  // turning it off (as a host does at sign-out) deletes the device and unsubscribes
+  await page.evaluate(() => document.querySelector('herald-preferences').disableBrowser());
+  assert.deepEqual(await ui(), { button: 'Enable browser notifications', status: 'Browser notifications are off.' });
+  assert.deepEqual((await herald.api('GET', '/v1/me/devices', p.token)).body.items, []);
+  assert.equal(await page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.getRegistration('/');
+    return !!(reg && await reg.pushManager.getSubscription());
+  }), false);
 });
