@@ -68,14 +68,15 @@ class HeraldClient extends EventTarget {
   setToken(token) {
     if (token === this.token) return;
     // an element still holding an older token must not undo a renewal
-    if ((claims(token).iat || 0) < (claims(this.token).iat || 0)) return;
+    // (unless the newer one was refused)
+    if (!this.refused && (claims(token).iat || 0) < (claims(this.token).iat || 0)) return;
     this.token = token;
     this.refused = false;
     if (this.users) { this.disconnect(); this.connect(); }
     this.emit('token', {}); // what failed with the old one may load now
   }
 
-  async api(method, path, body) {
+  async api(method, path, body, renewed = false) {
     const token = this.token;
     const headers = { Authorization: 'Bearer ' + token };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -88,6 +89,8 @@ class HeraldClient extends EventTarget {
       this.refused = true; // once per token, however many calls fail
       this.emit('unauthorized', { error: data && data.error, told: false });
     }
+    // renewed meanwhile (or by the host's handler just now): once more with the new one
+    if (r.status === 401 && token !== this.token && !renewed) return this.api(method, path, body, true);
     if (!r.ok) {
       const e = new Error((data && data.error && data.error.message) || r.statusText);
       e.status = r.status;
@@ -271,12 +274,13 @@ class HeraldElement extends HTMLElement {
     this.client = HeraldClient.for(this.getAttribute('base') || DEFAULT_BASE, token);
     this.subscriptions = [];
     this.client.acquire();
-    // A token that expired: the host hands a new one (token="..."). One
-    // element tells it, not each of the member's.
+    // A token that expired: the host hands a new one (token="..."). Each
+    // of the member's elements tells its own listeners; only one bubbles,
+    // so the document hears it once.
     this.listen('unauthorized', (d) => {
-      if (d.told) return;
+      const first = !d.told;
       d.told = true;
-      this.dispatchEvent(new CustomEvent('herald-unauthorized', { detail: d.error, bubbles: true, composed: true }));
+      this.dispatchEvent(new CustomEvent('herald-unauthorized', { detail: d.error, bubbles: first, composed: first }));
     });
     this.start();
   }
@@ -350,6 +354,12 @@ class HeraldBell extends HeraldElement {
   stop() {
     this.show(0);
     this.root.querySelector('.offline').hidden = true;
+  }
+
+  disconnectedCallback() {
+    super.disconnectedCallback();
+    this.watched?.removeEventListener('herald-close', this.onPanelClose);
+    this.watched = null;
   }
 
   show(n) {
@@ -532,7 +542,10 @@ class HeraldInbox extends HeraldElement {
 
   showCount(n) {
     this.root.querySelector('.count').textContent = n ? `(${n})` : '';
-    this.root.querySelector('.mark-all').disabled = !n;
+    const markAll = this.root.querySelector('.mark-all');
+    // a disabled button drops the keyboard out of the panel: keep it on the tab
+    if (!n && this.root.activeElement === markAll) this.root.getElementById(`tab-${this.filter}`).focus();
+    markAll.disabled = !n;
   }
 
   show(filter, focusTab) {
@@ -687,7 +700,8 @@ class HeraldInbox extends HeraldElement {
     this.updateEmpty();
     try {
       const r = await this.call('PATCH', `/v1/me/notifications/${encodeURIComponent(id)}`, { state });
-      if (r && typeof r.unread === 'number') this.client.setUnread(r.unread);
+      // the stream's count is newer when it is up; the answer's when it is down
+      if (r && typeof r.unread === 'number' && this.client.live !== true) this.client.setUnread(r.unread);
     } catch (e) {
       if (e === STALE) return;
       if (before) this.load(true);
@@ -702,7 +716,7 @@ class HeraldInbox extends HeraldElement {
       const r = await this.call('POST', '/v1/me/notifications/read-all');
       const apply = () => { if (this.filter !== 'read' || r.changed) this.onState({ all: true, state: 'read' }); };
       if (this.loading) this.pending.push(apply); else apply();
-      this.client.setUnread(typeof r.unread === 'number' ? r.unread : 0);
+      if (this.client.live !== true) this.client.setUnread(typeof r.unread === 'number' ? r.unread : 0);
       this.status.textContent = r.changed ? `${r.changed} marked read` : 'Nothing to mark';
     } catch (e) {
       if (e !== STALE) this.setError(`Could not mark all read: ${e.message}`);
@@ -990,7 +1004,7 @@ class HeraldPreferences extends HeraldElement {
       this.saved.classList.toggle('error', !!this.failed);
       this.saved.textContent = this.failed ? `Not saved: ${this.failed.message}` : 'Saved';
       this.failed = null;
-    });
+    }).catch(() => {}); // one step that throws must not stop the saves after it
     return this.saving;
   }
 
@@ -1014,7 +1028,7 @@ class HeraldPreferences extends HeraldElement {
       this.save({ categories: { [reset.dataset.cat]: { [reset.dataset.ch]: null } } });
     }
     if (e.target.closest('#enable-browser')) {
-      if (this.browserOn) this.disableBrowser(); else this.enableBrowser();
+      if (this.browserOn) this.disableBrowser().catch(() => {}); else this.enableBrowser();
     }
   }
 
@@ -1094,19 +1108,24 @@ class HeraldPreferences extends HeraldElement {
   }
 
   // Stops this browser's notifications for this member. A host calls it
-  // at sign-out as well (before it removes the token), so the next person
-  // on this computer does not get the last one's.
+  // at sign-out as well (await it, then remove the token), so the next
+  // person on this computer does not get the last one's. Rejects if it
+  // could not.
   async disableBrowser() {
+    const client = this.client;
+    if (!client) throw new Error('no token: sign in first');
     try {
       const id = localStorage.getItem(DEVICE_KEY);
-      if (id) await this.call('DELETE', `/v1/me/devices/${id}`).catch((e) => { if (e.status !== 404) throw e; });
-      const reg = await navigator.serviceWorker.getRegistration(this.swScope());
+      if (id) await client.api('DELETE', `/v1/me/devices/${id}`).catch((e) => { if (e.status !== 404) throw e; });
+      const reg = 'serviceWorker' in navigator && await navigator.serviceWorker.getRegistration(this.swScope());
       const sub = reg && await reg.pushManager.getSubscription();
       if (sub) await sub.unsubscribe();
+      if (client !== this.client) return;
       this.setBrowserOn(false);
       this.browserStatus('Browser notifications are off.');
     } catch (e) {
-      if (e !== STALE) this.browserStatus(`Could not turn browser notifications off: ${e.message}`, true);
+      if (client === this.client) this.browserStatus(`Could not turn browser notifications off: ${e.message}`, true);
+      throw e;
     }
   }
 }

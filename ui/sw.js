@@ -25,22 +25,28 @@ self.addEventListener('push', (event) => {
 });
 
 // A click focuses the window already at the push's url; else one of this
-// app's windows (within the worker's scope), sent there; else a new one.
+// app's windows (within the worker's scope), focused first (a click's
+// permission to focus is short), then sent there; else a new one. A push
+// without a url only brings the app forward: no page is replaced.
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const scope = self.registration.scope;
-  const url = new URL((event.notification.data && event.notification.data.url) || scope, scope).href;
+  const target = event.notification.data && event.notification.data.url;
+  const url = target ? new URL(target, scope).href : null;
   event.waitUntil((async () => {
     const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-    const same = windows.find((w) => w.url.split('#')[0] === url.split('#')[0]);
-    if (same) return same.focus();
-    const app = windows.find((w) => w.url.startsWith(scope));
-    if (app && app.navigate) {
-      try {
-        const moved = await app.navigate(url);
-        if (moved) return moved.focus();
-      } catch { /* another origin's url, or a window it may not move */ }
-    }
+    const app = windows.filter((w) => w.url.startsWith(scope));
+    const same = url && windows.find((w) => w.url.split('#')[0] === url.split('#')[0]);
+    const win = same || app[0];
+    if (!win) return self.clients.openWindow(url || scope);
+    try {
+      await win.focus();
+    } catch { /* focus is not allowed any more: still move it */ }
+    if (!url || same) return undefined;
+    try {
+      // null when the url is on another origin: it went there all the same
+      if (win.navigate) { await win.navigate(url); return undefined; }
+    } catch { /* an uncontrolled window cannot be moved */ }
     return self.clients.openWindow(url);
   })());
 });

@@ -539,6 +539,15 @@ test('a renewed token carries on: nothing reloads, the stream resumes, one heral
   await items(page).nth(1).waitFor();
   assert.equal(await page.evaluate(() => document.querySelector('herald-inbox').shadowRoot.querySelectorAll('li')[1].kept), true,
                'the list was not reloaded');
+  // a host that renews inside its handler: the call that met the refused token is made again, and works
+  await page.evaluate((good) => document.addEventListener('herald-unauthorized', () => {
+    for (const el of document.querySelectorAll('herald-bell, herald-inbox, herald-popups, herald-preferences'))
+      el.setAttribute('token', good);
+  }), next);
+  await setToken(page, next.split('.').slice(0, 2).join('.') + '.' + 'B'.repeat(43));
+  await tab(page, 'all');
+  await items(page).nth(1).waitFor();
+  assert.ok(await page.locator('herald-inbox .error').isHidden(), 'no error shown');
   await page.close();
 });
 

@@ -269,18 +269,21 @@ test('"Enable browser notifications" in <herald-preferences>, and Herald\'s serv
   assert.match(devices[0].name, /^Firefox/);
   await herald.booking(p.key, p.member, 'evt_ff_2');
   await herald.settle();
+  // the earlier test's page registered its worker for the same scope on
+  // this profile, so its notification may still be listed: look for this one
+  const [item] = (await herald.api('GET', '/v1/me/notifications', p.token)).body.items;
+  assert.match(item.id, /^ntf_/);
   let shown = [];
   for (let i = 0; i < 200 && !shown.length; i++) {
-    shown = await page.evaluate(async () => {
+    shown = await page.evaluate(async (tag) => {
       const reg = await navigator.serviceWorker.ready;
-      return (await reg.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag }));
-    });
+      return (await reg.getNotifications({ tag })).map((n) => ({ title: n.title, body: n.body, tag: n.tag }));
+    }, item.id);
     if (!shown.length) await new Promise((r) => setTimeout(r, 100));
   }
-  assert.equal(shown.length, 1, 'Herald\'s service worker showed it');
+  assert.equal(shown.length, 1, 'Herald\'s service worker showed it: ' + JSON.stringify(shown));
   assert.equal(shown[0].title, 'Harbour Physio');
   assert.match(shown[0].body, /^New booking: /);
-  assert.match(shown[0].tag, /^ntf_/);
 
   // after a reload the component knows: this browser's subscription is the member's device
   const ui = () => page.evaluate(() => {
