@@ -11,6 +11,7 @@ PACKAGES="
   gcc clang meson ninja-build pkg-config
   libevent-dev libjansson-dev libsqlite3-dev libssl-dev libicu-dev
   libhttp-parser-dev libcmocka-dev libcurl4-openssl-dev
+  libpq-dev postgresql-15 postgresql-client-15
   python3 python3-pytest python3-requests python3-aiosmtpd openssl
   chromium firefox-esr
   ca-certificates

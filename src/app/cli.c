@@ -56,11 +56,14 @@ static int parse(int argc, char **argv, struct opts *o)
 static struct store *open_store(const char *path)
 {
     jx_init();
-    struct store_options so = {.backend = "sqlite", .dsn = path, .threaded = false,
+    struct store_options so = {.backend = store_backend_for(path), .dsn = path, .threaded = false,
                                .sync_full = true, .max_batch = 1};
     struct store *s = store_open(&so);
-    if (!s)
-        fprintf(stderr, "herald: cannot open the database %s\n", path);
+    if (!s) {
+        char shown[1100];
+        store_describe(path, shown, sizeof shown);
+        fprintf(stderr, "herald: cannot open the database %s\n", shown);
+    }
     return s;
 }
 

@@ -27,7 +27,7 @@ struct setting {
 
 static const struct setting SETTINGS[] = {
     S(listen, "127.0.0.1:8080", "address and port to serve HTTP on"),
-    S(database, "herald.db", "SQLite file"),
+    S(database, "herald.db", "SQLite file, or postgresql://user@host:port/db for PostgreSQL (several nodes may share one)"),
     S(log_level, "info", "debug, info, warn or error"),
     S(synchronous, "full", "full: fsync every commit (durable); normal: faster, may lose the last commits on power loss"),
     S(metrics_token, "", "bearer token required by /metrics (empty: open)"),
@@ -35,7 +35,8 @@ static const struct setting SETTINGS[] = {
     I(max_connections, "19000", 16, 1000000, "open HTTP connections at most"),
     I(request_timeout_s, "30", 1, 3600, "time a request may take to arrive"),
     I(idle_timeout_s, "75", 1, 3600, "keep-alive idle time"),
-    I(max_batch, "512", 1, 100000, "writes per group commit at most"),
+    I(max_batch, "512", 1, 100000, "writes per group commit at most (SQLite)"),
+    I(db_connections, "8", 1, 64, "PostgreSQL: connections (and worker threads) serving requests"),
     I(prune_interval_s, "3600", 10, 86400, "how often retention pruning runs"),
     I(token_ttl_s, "3600", 60, 86400, "lifetime of member tokens Herald mints"),
     I(max_streams, "18000", 1, 1000000, "open streams at most (kept below the connection limit, so the API keeps answering)"),

@@ -292,8 +292,9 @@ int app_serve(int argc, char **argv)
                   "workspace's API key from /v1/demo/session; listen on 127.0.0.1 instead",
                   s->cfg.listen);
     struct store_options so = {
-        .backend = "sqlite",
+        .backend = store_backend_for(s->cfg.database),
         .dsn = s->cfg.database,
+        .workers = s->cfg.db_connections,
         .threaded = true,
         .base = s->base,
         .sync_full = strcmp(s->cfg.synchronous, "full") == 0,
@@ -333,6 +334,10 @@ int app_serve(int argc, char **argv)
     if (live.max_streams > room)
         live.max_streams = room > 1 ? room : 1;
     s->hub = live_new(s->base, s->store, s->metrics, &live);
+    /* Several nodes on one database: what the others change reaches our streams. */
+    struct store_remote remote = {live_remote_change, s->hub};
+    if (store_set_remote(s->store, &remote) != 0)
+        goto out;
     /* The installation's Web Push identity: made once, kept in the store. */
     s->vapid_key = vapid_key_load(s->store);
     if (!s->vapid_key || vapid_public_b64(s->vapid_key, s->vapid_public) != 0)
@@ -379,8 +384,12 @@ int app_serve(int argc, char **argv)
     upkeep_start(s->upkeep); /* windows left open by a previous run close on time */
     deliverer_start(s->deliverer); /* and what a previous run left unsent goes out */
 
-    hlog_info("serve: herald %s listening on %s (database %s, synchronous=%s)", HERALD_VERSION,
-              url, s->cfg.database, s->cfg.synchronous);
+    char shown_db[1100];
+    store_describe(s->cfg.database, shown_db, sizeof shown_db);
+    hlog_info("serve: herald %s listening on %s (database %s, %s)", HERALD_VERSION, url, shown_db,
+              strcmp(store_backend_for(s->cfg.database), "sqlite") == 0
+                  ? (strcmp(s->cfg.synchronous, "full") == 0 ? "synchronous=full" : "synchronous=normal")
+                  : "postgresql");
     printf("herald: listening on %s\n", url);
     fflush(stdout);
     event_base_dispatch(s->base);

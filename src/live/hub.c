@@ -31,6 +31,7 @@ struct live_stream {
     int64_t mid, wid, after_seq;
     int64_t last_seq;                    /* the newest change id this stream has sent */
     bool replaying;
+    bool again;                          /* catch up once more when the replay ends */
     bool dropped;
     struct buf held;                     /* [int64 seq][uint32 len][frame]... */
     struct arena arena;                  /* the replay request */
@@ -158,6 +159,8 @@ static void stream_free(struct live_stream *s)
     free(s);
 }
 
+static void catch_up(struct live_stream *s);
+
 /* ---- writing ---- */
 
 static void write_frame(struct live_stream *s, int64_t seq, const char *frame, size_t len)
@@ -178,10 +181,19 @@ static void write_frame(struct live_stream *s, int64_t seq, const char *frame, s
         return;
     }
     /* A change can be read by a replay before its own announcement comes
-     * (it committed, its callback had not run yet): never send it twice. */
+     * (it committed, its callback had not run yet): never send it twice.
+     * One that skips ahead means changes made elsewhere (another node,
+     * or another connection's commit answered first) are still on their
+     * way: read them from the log, holding this one, so the stream stays
+     * in order. */
     if (seq > 0) {
         if (seq <= s->last_seq)
             return;
+        if (seq > s->last_seq + 1) {
+            catch_up(s);
+            write_frame(s, seq, frame, len); /* now held */
+            return;
+        }
         s->last_seq = seq;
     }
     if (http_stream_write(s->http, frame, len) != 0 && !s->dropped) {
@@ -295,7 +307,8 @@ static void on_replayed(struct store_req *r)
             http_stream_write(s->http, b->data, b->len);
         }
     }
-    s->last_seq = q->last_seq;
+    if (q->last_seq > s->last_seq)
+        s->last_seq = q->last_seq;
     /* Then what was published during the replay and is newer than it, in
      * order; each such update carries its own count. */
     buf_clear(b);
@@ -305,7 +318,11 @@ static void on_replayed(struct store_req *r)
         uint32_t len;
         memcpy(&seq, s->held.data + off, sizeof seq);
         memcpy(&len, s->held.data + off + 8, sizeof len);
-        if (seq == SEQ_KEEP || seq > s->last_seq) {
+        if (seq > s->last_seq + 1) {
+            /* committed after the replay's snapshot, with a change from
+             * elsewhere before it: the next catch-up reads both, in order */
+            s->again = true;
+        } else if (seq == SEQ_KEEP || seq > s->last_seq) {
             buf_add(b, s->held.data + off + 12, len);
             counted |= seq > s->last_seq;
             if (seq > s->last_seq)
@@ -320,6 +337,60 @@ static void on_replayed(struct store_req *r)
         build_count(b, q->unread);
     http_stream_write(s->http, b->data, b->len);
     arena_reset(&s->arena);
+    if (s->again && s->http) {
+        s->again = false;
+        catch_up(s);
+    }
+}
+
+/* Reads the member's log after the stream's position; what is published
+ * meanwhile is held (write_frame) and sent after it, newer than it. */
+static void start_replay(struct live_stream *s)
+{
+    struct st_feed_replay *q = ARENA_NEW(&s->arena, struct st_feed_replay);
+    q->base.op = ST_FEED_REPLAY;
+    q->base.done = on_replayed;
+    q->base.arg = s;
+    q->base.arena = &s->arena;
+    q->mid = s->mid;
+    q->wid = s->wid;
+    q->after_seq = s->after_seq;
+    q->limit = s->hub->limits.replay_max;
+    store_submit(s->hub->store, &q->base);
+}
+
+/* A live stream reads what it has not seen; one already replaying reads
+ * again after, since its replay may have started before the change. */
+static void catch_up(struct live_stream *s)
+{
+    if (!s->http)
+        return;
+    if (s->replaying) {
+        s->again = true;
+        return;
+    }
+    s->replaying = true;
+    s->after_seq = s->last_seq;
+    metrics_live(s->hub->metrics, LIVE_CATCH_UP);
+    start_replay(s);
+}
+
+void live_remote_change(void *hub, int64_t mid, int64_t seq)
+{
+    struct live_hub *h = hub;
+    if (mid == 0) { /* anything may have changed */
+        for (struct live_stream *s = h->all, *next; s; s = next) {
+            next = s->all_next;
+            catch_up(s);
+        }
+        return;
+    }
+    struct member_streams *m = find(h, mid);
+    for (struct live_stream *s = m ? m->head : NULL, *next; s; s = next) {
+        next = s->next;
+        if (seq == 0 || seq > s->last_seq)
+            catch_up(s);
+    }
 }
 
 enum live_admit live_admit(const struct live_hub *h, int64_t mid)
@@ -362,16 +433,7 @@ void live_open(struct live_hub *h, struct http_request *req, int64_t wid, int64_
     s->replaying = true;
     http_stream_write(s->http, "retry: 3000\n\n", 13);
 
-    struct st_feed_replay *q = ARENA_NEW(&s->arena, struct st_feed_replay);
-    q->base.op = ST_FEED_REPLAY;
-    q->base.done = on_replayed;
-    q->base.arg = s;
-    q->base.arena = &s->arena;
-    q->mid = mid;
-    q->wid = wid;
-    q->after_seq = after_seq;
-    q->limit = h->limits.replay_max;
-    store_submit(h->store, &q->base);
+    start_replay(s);
 }
 
 int live_streams(const struct live_hub *h)

@@ -48,6 +48,11 @@ void live_publish(struct live_hub *h, const struct feed_update *u, size_t n);
 /* A message pop-up (`message`, no id, never replayed). */
 void live_popup(struct live_hub *h, int64_t mid, const char *json);
 
+/* Another node changed member mid's feed up to seq (0: only its count;
+ * mid 0: anyone's): its streams read what they have not seen. The
+ * signature is store_remote's change callback; hub is the live_hub. */
+void live_remote_change(void *hub, int64_t mid, int64_t seq);
+
 int live_streams(const struct live_hub *h);
 
 #endif

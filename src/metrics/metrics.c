@@ -213,8 +213,13 @@ void metrics_render(struct metrics *m, struct buf *out, const struct metrics_rou
                     "# TYPE herald_streams_dropped_total counter\n"
                     "herald_streams_dropped_total %llu\n"
                     "# HELP herald_streams Open streams.\n# TYPE herald_streams gauge\n"
-                    "herald_streams %d\n",
-               (unsigned long long)get(&m->live[LIVE_DROPPED]), open_streams);
+                    "herald_streams %d\n"
+                    "# HELP herald_stream_catch_ups_total Reads of a member's log for changes "
+                    "a stream was not handed directly (another node's, or out of order).\n"
+                    "# TYPE herald_stream_catch_ups_total counter\n"
+                    "herald_stream_catch_ups_total %llu\n",
+               (unsigned long long)get(&m->live[LIVE_DROPPED]), open_streams,
+               (unsigned long long)get(&m->live[LIVE_CATCH_UP]));
     buf_adds(out, "# HELP herald_delivery_attempts_total Delivery attempts, by channel and the "
                   "delivery's status after the attempt.\n"
                   "# TYPE herald_delivery_attempts_total counter\n");

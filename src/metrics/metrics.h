@@ -23,10 +23,11 @@ void metrics_notifications(struct metrics *m, size_t n);
 void metrics_commit(struct metrics *m, double seconds, size_t jobs);
 void metrics_store_error(struct metrics *m);
 
-/* Live streams: events written to streams, and streams dropped for reading
- * too slowly. */
+/* Live streams: events written to streams, streams dropped for reading
+ * too slowly, and catch-up reads of a member's log (changes made by
+ * another node, or announced out of order). */
 enum live_metric { LIVE_NOTIFICATION, LIVE_STATE, LIVE_COUNT, LIVE_MESSAGE, LIVE_DROPPED,
-                   LIVE_METRIC_COUNT };
+                   LIVE_CATCH_UP, LIVE_METRIC_COUNT };
 void metrics_live(struct metrics *m, enum live_metric what);
 
 /* A delivery attempt's outcome: channel is an enum channel, status the

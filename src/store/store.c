@@ -2,11 +2,38 @@
 #include "store/store.h"
 #include "core/log.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const struct store_backend *const BACKENDS[] = {
     &store_sqlite_backend,
+    &store_pg_backend,
 };
+
+static bool is_uri(const char *database)
+{
+    return strncmp(database, "postgresql://", 13) == 0 || strncmp(database, "postgres://", 11) == 0;
+}
+
+const char *store_backend_for(const char *database)
+{
+    return database && is_uri(database) ? "postgresql" : "sqlite";
+}
+
+void store_describe(const char *database, char *out, size_t cap)
+{
+    /* scheme://user:password@host... -> scheme://user:***@host... */
+    const char *scheme = database && is_uri(database) ? strstr(database, "://") : NULL;
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (!colon) {
+        const char *pw = scheme ? strstr(database, "password=") : NULL;
+        snprintf(out, cap, "%.*s%s", pw ? (int)(pw - database) : (int)strlen(database ? database : ""),
+                 database ? database : "", pw ? "password=***" : "");
+        return;
+    }
+    snprintf(out, cap, "%.*s:***%s", (int)(colon - database), database, at);
+}
 
 struct store *store_open(const struct store_options *opt)
 {
@@ -52,4 +79,9 @@ int store_meta_add(struct store *s, const char *key, const char *value)
 int store_schema_version(struct store *s)
 {
     return s->backend->schema_version(s);
+}
+
+int store_set_remote(struct store *s, const struct store_remote *remote)
+{
+    return s->backend->set_remote ? s->backend->set_remote(s, remote) : 0;
 }

@@ -514,15 +514,30 @@ struct st_meta_set {
 
 struct store;
 
+/* Another node changed a member's feed (seq: the change's position; 0:
+ * only the unread count moved; mid 0: anyone's may have, catch every
+ * stream up). Called on the loop thread; multi-node backends only. */
+struct store_remote {
+    void (*change)(void *arg, int64_t mid, int64_t seq);
+    void *arg;
+};
+
 struct store_options {
-    const char *backend;   /* "sqlite" */
-    const char *dsn;       /* a file path for sqlite */
+    const char *backend;   /* "sqlite" or "postgresql" (store_backend_for) */
+    const char *dsn;       /* a file path for sqlite, a URI for postgresql */
     bool threaded;         /* false: every op runs on the caller (CLI) */
     struct event_base *base; /* required when threaded */
     bool sync_full;        /* fsync each commit (default true) */
     int max_batch;         /* jobs per group commit */
+    int workers;           /* postgresql: connections serving requests (0: default) */
     struct metrics *metrics; /* may be NULL */
 };
+
+/* The backend a --database value names: "postgresql" for a postgresql://
+ * or postgres:// URI, otherwise "sqlite" (a file path). */
+const char *store_backend_for(const char *database);
+/* database as it may be logged: a URI's password is masked. */
+void store_describe(const char *database, char *out, size_t cap);
 
 /* Opens the store and runs pending migrations. NULL on failure (logged). */
 struct store *store_open(const struct store_options *opt);
@@ -541,6 +556,9 @@ int store_meta_set(struct store *s, const char *key, const char *value);
  * processes making the same one-time secret: the first one stays). */
 int store_meta_add(struct store *s, const char *key, const char *value);
 int store_schema_version(struct store *s);
+/* Asks to be told what other nodes change (multi-node backends; a no-op
+ * for sqlite). Call on the loop thread once the hub exists; 0 on success. */
+int store_set_remote(struct store *s, const struct store_remote *remote);
 
 /* The backend interface. */
 struct store_backend {
@@ -552,6 +570,7 @@ struct store_backend {
     int (*meta_get)(struct store *s, const char *key, char *out, size_t cap);
     int (*meta_set)(struct store *s, const char *key, const char *value, bool keep_existing);
     int (*schema_version)(struct store *s);
+    int (*set_remote)(struct store *s, const struct store_remote *remote); /* may be NULL */
 };
 
 struct store {
@@ -559,5 +578,6 @@ struct store {
 };
 
 extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_pg_backend;
 
 #endif

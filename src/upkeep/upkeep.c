@@ -18,6 +18,9 @@
 
 #define CLOSE_BATCH 256
 #define PRUNE_BATCH 500
+/* Windows are looked at this often even when none is known to be open:
+ * with several nodes, another node may have opened one and died. */
+#define WINDOW_POLL_MS (30 * 1000)
 
 struct waiter {
     struct waiter *next;
@@ -57,10 +60,15 @@ static void run_step(struct upkeep *u);
 
 static void arm(struct upkeep *u, int64_t at)
 {
-    u->armed_at = at;
-    if (u->clock->test || u->stopped)
+    if (u->clock->test || u->stopped) {
+        u->armed_at = at;
         return; /* the test clock only moves through upkeep_run_now */
-    int64_t delay = at - hclock_now_ms(u->clock);
+    }
+    int64_t now = hclock_now_ms(u->clock);
+    if (at > now + WINDOW_POLL_MS)
+        at = now + WINDOW_POLL_MS;
+    u->armed_at = at;
+    int64_t delay = at - now;
     if (delay < 0)
         delay = 0;
     struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000 * 1000)};
@@ -98,6 +106,8 @@ static void on_closed(struct store_req *r)
         close_due(u);
         return;
     }
+    if (!next && !u->clock->test)
+        next = hclock_now_ms(u->clock) + WINDOW_POLL_MS;
     if (next && (!u->armed_at || next < u->armed_at))
         arm(u, next);
     if (u->run_phase == 1) {
@@ -138,6 +148,8 @@ static void on_next(struct store_req *r)
     struct upkeep *u = r->arg;
     if (r->rc == STORE_OK && q->next_due)
         upkeep_window_opened(u, q->next_due); /* due already: fires at once */
+    else if (!u->clock->test)
+        upkeep_window_opened(u, hclock_now_ms(u->clock) + WINDOW_POLL_MS);
     release(r);
 }
 

@@ -28,6 +28,79 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 HERALD_BIN = os.environ.get("HERALD_BIN", os.path.join(ROOT, "build", "herald"))
 ADMIN_KEY = "hak_" + "a" * 40
 
+# HERALD_TEST_STORE=postgresql runs every test on PostgreSQL: a throwaway
+# server (scripts/pg.sh) starts with the session, and each database path a
+# test names becomes a database of its own on it.
+STORE = os.environ.get("HERALD_TEST_STORE", "sqlite")
+PG = {"dir": None, "dsn": None, "made": set()}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_start():
+    if PG["dsn"]:
+        return PG["dsn"]
+    d = tempfile.mkdtemp(prefix="herald-pg-")
+    out = subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "start", d, str(free_port())],
+                         check=True, capture_output=True, text=True)
+    PG["dir"] = d
+    PG["dsn"] = out.stdout.strip().rsplit("/", 1)[0] + "/"
+    return PG["dsn"]
+
+
+def pg_stop():
+    if PG["dir"]:
+        subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "stop", PG["dir"]], check=False)
+        shutil.rmtree(PG["dir"], ignore_errors=True)
+        PG["dir"] = PG["dsn"] = None
+
+
+def psql(dsn, sql):
+    """Runs SQL on a PostgreSQL database; returns the rows as lists of text."""
+    out = subprocess.run(["psql", dsn, "-qAtX", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                         check=True, capture_output=True, text=True)
+    return [line.split("\t") for line in out.stdout.splitlines() if line]
+
+
+def database_for(path):
+    """The --database value for a test's database path: the path itself on
+    SQLite; on PostgreSQL, a database named after it, made empty the first
+    time this session names it."""
+    if STORE != "postgresql":
+        return path
+    base = pg_start()
+    name = "t_" + hashlib.sha1(path.encode()).hexdigest()[:20]
+    if name not in PG["made"]:
+        psql(base + "postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+        psql(base + "postgres", "CREATE DATABASE %s" % name)
+        PG["made"].add(name)
+    return base + name
+
+
+def db_exec(path, sql, params=()):
+    """Runs one statement (with ?N parameters, integers only) on a test's
+    database, with Herald stopped or not; returns the rows."""
+    if STORE != "postgresql":
+        import sqlite3
+        con = sqlite3.connect(path)
+        try:
+            rows = con.execute(sql, params).fetchall()
+            con.commit()
+            return rows
+        finally:
+            con.close()
+    text = re.sub(r"\?(\d+)", lambda m: str(int(params[int(m.group(1)) - 1])), sql)
+    return [[int(v) if re.fullmatch(r"-?\d+", v) else v for v in row]
+            for row in psql(database_for(path), text)]
+
+
+def sqlite_only(reason):
+    return pytest.mark.skipif(STORE != "sqlite", reason=reason)
+
 
 class Herald:
     """A herald serve process on 127.0.0.1 with an ephemeral port."""
@@ -40,7 +113,7 @@ class Herald:
         self.url = None
 
     def start(self, timeout=15):
-        cmd = [HERALD_BIN, "serve", "--listen", "127.0.0.1:0", "--database", self.db,
+        cmd = [HERALD_BIN, "serve", "--listen", "127.0.0.1:0", "--database", database_for(self.db),
                "--log-level", "warn", *self.args]
         # stderr goes to a file: a pipe nobody reads could fill and stall herald.
         self.log = open(self.db + ".log", "a")
@@ -289,8 +362,17 @@ class Workspace:
         return self.host.post("/v1/events", event)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def store_server():
+    """PostgreSQL for the session when the suite runs on it."""
+    if STORE == "postgresql":
+        pg_start()
+    yield
+    pg_stop()
+
+
 @pytest.fixture(scope="session")
-def server():
+def server(store_server):
     tmp = tempfile.mkdtemp(prefix="herald-api-")
     h = Herald(os.path.join(tmp, "herald.db"), "--test-clock").start()
     yield h

@@ -11,13 +11,12 @@ stream" is proven with a sentinel: a later notification for the same
 member, which the stream delivers in order after anything that leaked.
 """
 import os
-import sqlite3
 import time
 from datetime import datetime, timezone
 
 import pytest
 
-from conftest import ADMIN_KEY, SSE, Client, Herald, Workspace, appointment_event, unique
+from conftest import ADMIN_KEY, SSE, Client, Herald, Workspace, appointment_event, db_exec, unique
 
 DANA = {"kind": "client", "id": "cl_17", "name": "Dana Reyes"}
 WINDOW_S = 180
@@ -193,19 +192,14 @@ def backdate_open_windows(db, seconds_ago=60):
     """With Herald stopped: moves every open window back in time so that it
     closed `seconds_ago` before now (real time, which is where a restarted
     --test-clock server starts), as if Herald had been down past its close."""
-    con = sqlite3.connect(db)
-    try:
-        rows = con.execute("SELECT id, closes_at FROM message_windows WHERE status = 0").fetchall()
-        assert rows, "no open window to backdate"
-        target = int(time.time() * 1000) - seconds_ago * 1000
-        for wid, close in rows:
-            shift = close - target
-            con.execute("UPDATE message_windows SET opened_at = opened_at - ?2, "
-                        "last_at = last_at - ?2, closes_at = closes_at - ?2, "
-                        "read_at = read_at - ?2 WHERE id = ?1", (wid, shift))
-        con.commit()
-    finally:
-        con.close()
+    rows = db_exec(db, "SELECT id, closes_at FROM message_windows WHERE status = 0")
+    assert rows, "no open window to backdate"
+    target = int(time.time() * 1000) - seconds_ago * 1000
+    for wid, close in rows:
+        shift = close - target
+        db_exec(db, "UPDATE message_windows SET opened_at = opened_at - ?2, "
+                    "last_at = last_at - ?2, closes_at = closes_at - ?2, "
+                    "read_at = read_at - ?2 WHERE id = ?1", (wid, shift))
 
 
 @pytest.fixture

@@ -1,0 +1,479 @@
+/* pg_events.c - ingest of events and their audit view (PostgreSQL).
+ *
+ * Several nodes may receive the same event id at the same moment, and the
+ * outcome must be one event. So the id is claimed before anything else:
+ * the events row goes in with an empty outcome, and a concurrent claim of
+ * the same id waits for this transaction, then either finds the row
+ * (duplicate or conflict, as it would after a commit) or, after our
+ * rollback, takes the id itself. The outcome is written last in the same
+ * transaction, so nobody ever reads the placeholder.
+ *
+ * The recipients' member rows are locked, in mid order, before any
+ * notification or feed change, as every writer does (pg_int.h). A
+ * message.received makes no notification at once: it joins each
+ * recipient's grouping window (pg_windows.c) and pops up on their streams. */
+#include "store/pg/pg_int.h"
+#include "core/jw.h"
+#include "engine/decide.h"
+#include "engine/feeditem.h"
+#include "engine/outcome.h"
+#include "engine/render.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define R(type) struct type *q = (struct type *)r
+
+/* A claim that finds the id taken and then the row gone (pruned in
+ * between) claims again; more than this is not a race but a fault. */
+#define CLAIM_TRIES 3
+
+struct lookup_ctx {
+    struct pg_conn *c;
+    int64_t wid;
+    struct arena *a;
+    bool failed;
+};
+
+/* After a failed statement the transaction is aborted: ask nothing more. */
+static struct member *lk_by_id(void *ctx, const char *id)
+{
+    struct lookup_ctx *l = ctx;
+    static const char SQL[] =
+        "SELECT " PG_MEMBER_COLS " FROM members m WHERE m.wid = $1 AND m.id = $2";
+    if (l->failed)
+        return NULL;
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_int(&p, l->wid);
+    pgp_text(&p, id);
+    PGresult *res = pg_q(l->c, SQL, &p);
+    if (!res) {
+        l->failed = true;
+        return NULL;
+    }
+    struct member *m = NULL;
+    if (PQntuples(res) == 1) {
+        m = ARENA_NEW(l->a, struct member);
+        pg_load_member(res, 0, 0, l->a, m);
+    }
+    PQclear(res);
+    return m;
+}
+
+/* In id order, byte-wise like SQLite's BINARY collation, so recipients
+ * come in the same order on either backend. */
+static size_t lk_active(void *ctx, unsigned role_mask, struct member ***out)
+{
+    struct lookup_ctx *l = ctx;
+    static const char SQL[] = "SELECT " PG_MEMBER_COLS " FROM members m "
+                              "WHERE m.wid = $1 AND m.active = 1 ORDER BY m.id COLLATE \"C\"";
+    *out = ARENA_NEW_N(l->a, struct member *, 1);
+    if (l->failed)
+        return 0;
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_int(&p, l->wid);
+    PGresult *res = pg_q(l->c, SQL, &p);
+    if (!res) {
+        l->failed = true;
+        return 0;
+    }
+    int rows = PQntuples(res);
+    struct member **v = ARENA_NEW_N(l->a, struct member *, (size_t)rows + 1);
+    size_t n = 0;
+    for (int i = 0; i < rows; i++) {
+        enum role role = (enum role)pg_int(res, i, 6);
+        if (role_mask && !(role_mask & (1u << role)))
+            continue;
+        v[n] = ARENA_NEW(l->a, struct member);
+        pg_load_member(res, i, 0, l->a, v[n++]);
+    }
+    PQclear(res);
+    *out = v;
+    return n;
+}
+
+/* The id is taken: replay the stored answer or refuse. *seen false: the
+ * row is gone again. */
+static int check_existing(struct pg_conn *c, struct st_event_ingest *q, bool *seen)
+{
+    static const char SQL[] =
+        "SELECT body_sha256, outcome FROM events WHERE wid = $1 AND id = $2";
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_int(&p, q->wid);
+    pgp_text(&p, q->ev->id);
+    PGresult *res = pg_q(c, SQL, &p);
+    if (!res)
+        return STORE_UNAVAILABLE;
+    *seen = PQntuples(res) == 1;
+    if (*seen) {
+        uint8_t hash[SHA256_LEN];
+        bool same = pg_bytes(res, 0, 0, hash, SHA256_LEN) &&
+                    memcmp(hash, q->body_sha256, SHA256_LEN) == 0;
+        q->result = same ? INGEST_DUPLICATE : INGEST_CONFLICT;
+        if (same) {
+            q->outcome_len = (size_t)PQgetlength(res, 0, 1);
+            q->outcome = pg_text(res, 0, 1, q->base.arena);
+        }
+    }
+    PQclear(res);
+    return STORE_OK;
+}
+
+/* Takes the event id (*eid: the new row's key) or finds it taken (*seen,
+ * answered by check_existing). ON CONFLICT waits for a concurrent claim of
+ * the same id, so a taken id is a committed row. */
+static int claim(struct pg_conn *c, struct st_event_ingest *q, int64_t *eid, bool *seen)
+{
+    static const char SQL[] =
+        "INSERT INTO events(wid, id, type, body_sha256, occurred_at, received_at, source, "
+        "  actor_kind, actor_id, actor_name, data, outcome) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '') "
+        "ON CONFLICT (wid, id) DO NOTHING RETURNING eid";
+    const struct event_view *ev = q->ev;
+    for (int attempt = 0; attempt < CLAIM_TRIES; attempt++) {
+        struct pg_params p = PG_PARAMS_INIT;
+        pgp_int(&p, q->wid);
+        pgp_text(&p, ev->id);
+        pgp_text(&p, ev->type->name);
+        pgp_bytes(&p, q->body_sha256, SHA256_LEN);
+        pgp_int(&p, ev->occurred_at);
+        pgp_int(&p, q->received_at);
+        pgp_text(&p, ev->source);
+        pgp_text(&p, actor_kind_name(ev->actor_kind));
+        pgp_text(&p, ev->actor_id);
+        pgp_text(&p, ev->actor_name);
+        pgp_text(&p, q->data_json);
+        PGresult *res = pg_q(c, SQL, &p);
+        if (!res)
+            return STORE_UNAVAILABLE;
+        bool claimed = PQntuples(res) == 1;
+        if (claimed)
+            *eid = pg_int(res, 0, 0);
+        PQclear(res);
+        *seen = false;
+        if (claimed)
+            return STORE_OK;
+        int rc = check_existing(c, q, seen);
+        if (rc != STORE_OK || *seen)
+            return rc;
+    }
+    return pg_fail(c, "event claim", NULL);
+}
+
+static int cmp_mid(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Every member this event will write for: their feeds, counters and
+ * windows change below, so their rows are taken first, in mid order. */
+static int lock_recipients(struct pg_conn *c, const struct decisions *d, struct arena *a)
+{
+    int64_t *mids = ARENA_NEW_N(a, int64_t, d->n ? d->n : 1);
+    size_t n = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (!d->v[i].skip && d->v[i].member)
+            mids[n++] = d->v[i].member->mid;
+    if (!n)
+        return STORE_OK;
+    qsort(mids, n, sizeof *mids, cmp_mid);
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++)
+        if (mids[i] != mids[k - 1])
+            mids[k++] = mids[i];
+    return pg_lock_members(c, mids, k);
+}
+
+static const char *subject_name(const struct event_view *ev, const struct decisions *d)
+{
+    const char *subject = json_string_value(json_object_get(ev->data, "member_id"));
+    for (size_t i = 0; subject && i < d->n; i++)
+        if (d->v[i].member && strcmp(d->v[i].member_id, subject) == 0)
+            return d->v[i].member->name;
+    return NULL;
+}
+
+int pg_insert_notification(struct pg_conn *c, const struct pg_new_notification *n, int64_t *nid)
+{
+    static const char SQL[] =
+        "INSERT INTO notifications(wid, mid, eid, type, category, channels, reasons, in_app, "
+        "  title, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+        "RETURNING nid";
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_int(&p, n->wid);
+    pgp_int(&p, n->mid);
+    pgp_int(&p, n->eid);
+    pgp_text(&p, n->type);
+    pgp_int(&p, (int)n->category);
+    pgp_int(&p, (int)n->channels);
+    pgp_int(&p, (int)n->reasons);
+    pgp_int(&p, (n->channels & CH_BIT(CH_IN_APP)) != 0);
+    pgp_text(&p, n->title);
+    pgp_text(&p, n->body);
+    pgp_int(&p, n->at);
+    PGresult *res = pg_q(c, SQL, &p);
+    if (!res)
+        return STORE_UNAVAILABLE;
+    int rc = STORE_OK;
+    if (PQntuples(res) == 1)
+        *nid = pg_int(res, 0, 0);
+    else
+        rc = pg_fail(c, "notification insert", NULL);
+    PQclear(res);
+    return rc;
+}
+
+int pg_publish_new(struct pg_conn *c, const struct pg_new_notification *n, int64_t nid,
+                   const char *event_id, const char *data_json, struct arena *a,
+                   struct pg_update_list *out)
+{
+    int64_t seq, unread;
+    struct pg_feed_change fc = {.mid = n->mid, .kind = PG_CHANGE_NEW, .nid = nid,
+                                .unread_delta = 1, .at = n->at};
+    int rc = pg_feed_change(c, &fc, &seq, &unread);
+    if (rc != STORE_OK)
+        return rc;
+    struct feed_item_view it = {nid, n->at, n->type, n->title, n->body, event_id, data_json,
+                                (int)n->category, 0};
+    struct buf b = BUF_INIT;
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_key(&w, "notification");
+    feed_item_json(&w, &it);
+    jw_kint(&w, "unread", unread);
+    jw_obj_end(&w);
+    struct feed_update u = {n->mid, seq, unread, UPD_NOTIFICATION,
+                            arena_strndup(a, b.data, b.len)};
+    buf_free(&b);
+    pg_update_add(out, &u);
+    return STORE_OK;
+}
+
+static const char *popup_json(const struct event_view *ev, struct arena *a)
+{
+    json_t *conv = json_object_get(ev->data, "conversation");
+    json_t *msg = json_object_get(ev->data, "message");
+    struct buf b = BUF_INIT;
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_key(&w, "conversation");
+    jw_obj(&w);
+    jw_kstr(&w, "id", json_string_value(json_object_get(conv, "id")));
+    jw_kstr(&w, "name", json_string_value(json_object_get(conv, "name")));
+    jw_obj_end(&w);
+    jw_key(&w, "message");
+    jw_obj(&w);
+    jw_kstr(&w, "id", json_string_value(json_object_get(msg, "id")));
+    jw_kstr(&w, "text", json_string_value(json_object_get(msg, "text")));
+    jw_obj_end(&w);
+    jw_key(&w, "from");
+    jw_obj(&w);
+    jw_kstr(&w, "kind", actor_kind_name(ev->actor_kind));
+    jw_kstr(&w, "id", ev->actor_id);
+    jw_kstr(&w, "name", ev->actor_name);
+    jw_obj_end(&w);
+    jw_kstr(&w, "event_id", ev->id);
+    jw_ktime(&w, "sent_at", ev->occurred_at);
+    jw_obj_end(&w);
+    const char *out = arena_strndup(a, b.data, b.len);
+    buf_free(&b);
+    return out;
+}
+
+/* One recipient of a notification-making (not grouped) event: the
+ * notification, its outbox rows, and its announcement on the streams. */
+static int notify_one(struct pg_conn *c, struct st_event_ingest *q, const struct workspace *ws,
+                      const struct decision *x, const char *subject, int64_t eid,
+                      struct pg_update_list *updates, int64_t *nid)
+{
+    const struct event_view *ev = q->ev;
+    struct arena *a = q->base.arena;
+    struct rendered text;
+    render_notification(c->render, ev, ws, x->member, subject, a, &text);
+    struct pg_new_notification n = {q->wid, x->member->mid, eid, ev->type->name, x->category,
+                                    x->channels, x->reasons, text.title, text.body,
+                                    q->received_at};
+    int rc = pg_insert_notification(c, &n, nid);
+    if (rc != STORE_OK)
+        return rc;
+    q->notifications++;
+    bool outbox;
+    if ((rc = pg_outbox_wanted(c, x->channels, x->member->mid, &outbox)) != STORE_OK)
+        return rc;
+    if (outbox) {
+        struct external_text ext;
+        render_external(c->render, ev, ws, x->member, subject, a, &ext);
+        if ((rc = pg_outbox_add(c, &n, *nid, x->member, &ext, ev->id, NULL,
+                                &q->deliveries)) != STORE_OK)
+            return rc;
+    }
+    if (x->channels & CH_BIT(CH_IN_APP))
+        return pg_publish_new(c, &n, *nid, ev->id, q->data_json, a, updates);
+    return STORE_OK;
+}
+
+static int store_outcome(struct pg_conn *c, struct st_event_ingest *q, int64_t eid,
+                         const struct decisions *d, const int64_t *nids, const int64_t *closes)
+{
+    static const char SQL[] = "UPDATE events SET outcome = $2 WHERE eid = $1";
+    struct buf out = BUF_INIT;
+    outcome_json(q->ev, q->received_at, d, nids, closes, &out);
+    q->outcome = arena_strndup(q->base.arena, out.data, out.len);
+    q->outcome_len = out.len;
+    buf_free(&out);
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_int(&p, eid);
+    pgp_text(&p, q->outcome);
+    return pg_cmd(c, SQL, &p, NULL);
+}
+
+int pg_event_ingest(struct pg_conn *c, struct store_req *r)
+{
+    R(st_event_ingest);
+    struct arena *a = r->arena;
+    const struct event_view *ev = q->ev;
+    q->notifications = q->nupdates = q->npopups = q->deliveries = 0;
+    q->next_close_at = 0;
+    q->updates = NULL;
+    q->popup = NULL;
+    int64_t eid = 0;
+    bool seen;
+    int rc = claim(c, q, &eid, &seen);
+    if (rc != STORE_OK || seen)
+        return rc;
+
+    struct workspace ws;
+    if ((rc = pg_workspace_by_wid(c, q->wid, a, &ws)) != STORE_OK)
+        return rc;
+    struct lookup_ctx lctx = {c, q->wid, a, false};
+    struct member_lookup lookup = {lk_by_id, lk_active, &lctx};
+    struct decisions d;
+    engine_decide(ev, &ws, &lookup, a, &d);
+    if (lctx.failed)
+        return STORE_UNAVAILABLE;
+    if ((rc = lock_recipients(c, &d, a)) != STORE_OK)
+        return rc;
+
+    bool grouped = ev->type->flags & ET_GROUPED;
+    struct pg_update_list updates = {NULL, 0, 0, a};
+    const char *subject = subject_name(ev, &d);
+    int64_t *nids = ARENA_NEW_N(a, int64_t, d.n ? d.n : 1);
+    int64_t *closes = grouped ? ARENA_NEW_N(a, int64_t, d.n ? d.n : 1) : NULL;
+    q->popup_mids = ARENA_NEW_N(a, int64_t, d.n ? d.n : 1);
+    for (size_t i = 0; i < d.n; i++) {
+        struct decision *x = &d.v[i];
+        if (x->skip)
+            continue;
+        if (!grouped) {
+            if ((rc = notify_one(c, q, &ws, x, subject, eid, &updates, &nids[i])) != STORE_OK)
+                return rc;
+            continue;
+        }
+        rc = pg_window_add(c, &ws, x->member, ev, eid, x->channels, q->received_at, &updates,
+                           &closes[i], &q->deliveries);
+        if (rc != STORE_OK)
+            return rc;
+        if (!q->next_close_at || closes[i] < q->next_close_at)
+            q->next_close_at = closes[i];
+        if (x->channels & CH_BIT(CH_IN_APP))
+            q->popup_mids[q->npopups++] = x->member->mid;
+    }
+    if (q->npopups)
+        q->popup = popup_json(ev, a);
+    if ((rc = store_outcome(c, q, eid, &d, nids, closes)) != STORE_OK)
+        return rc;
+    q->updates = updates.v;
+    q->nupdates = updates.n;
+    q->result = INGEST_CREATED;
+    return STORE_OK;
+}
+
+/* "{1,2,3}": a bigint[] parameter. */
+static const char *int_array(struct arena *a, const int64_t *v, size_t n)
+{
+    struct buf b = BUF_INIT;
+    buf_addc(&b, '{');
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&b, "%s%" PRId64, i ? "," : "", v[i]);
+    buf_addc(&b, '}');
+    const char *s = arena_strndup(a, b.data, b.len);
+    buf_free(&b);
+    return s;
+}
+
+/* The notifications an answer lists, in its order; those of members
+ * deleted since are gone. */
+static int event_notifications(struct pg_conn *c, struct st_event_get *q, int64_t eid)
+{
+    static const char SQL[] =
+        "SELECT n.nid, m.id, n.category, n.state, n.channels, n.in_app, n.created_at, n.reasons "
+        "FROM unnest($1::bigint[]) WITH ORDINALITY AS k(nid, i) "
+        "JOIN notifications n ON n.nid = k.nid JOIN members m ON m.mid = n.mid "
+        "WHERE n.eid = $2 AND n.wid = $3 ORDER BY k.i";
+    struct arena *a = q->base.arena;
+    int64_t *nids;
+    size_t count = outcome_notification_keys(q->outcome_json, a, &nids);
+    q->notifications = ARENA_NEW_N(a, struct event_notification, count + 1);
+    q->n = 0;
+    if (!count)
+        return STORE_OK;
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_text(&p, int_array(a, nids, count));
+    pgp_int(&p, eid);
+    pgp_int(&p, q->wid);
+    PGresult *res = pg_q(c, SQL, &p);
+    if (!res)
+        return STORE_UNAVAILABLE;
+    int rows = PQntuples(res);
+    for (int i = 0; i < rows && (size_t)i < count; i++) {
+        struct event_notification *n = &q->notifications[q->n++];
+        n->nid = pg_int(res, i, 0);
+        n->member_id = pg_text(res, i, 1, a);
+        n->category = (int)pg_int(res, i, 2);
+        n->state = (int)pg_int(res, i, 3);
+        n->channels = (unsigned)pg_int(res, i, 4);
+        n->in_app = pg_int(res, i, 5) != 0;
+        n->created_at = pg_int(res, i, 6);
+        n->reasons = (unsigned)pg_int(res, i, 7);
+    }
+    PQclear(res);
+    return STORE_OK;
+}
+
+int pg_event_get(struct pg_conn *c, struct store_req *r)
+{
+    R(st_event_get);
+    struct arena *a = r->arena;
+    static const char EVENT[] =
+        "SELECT eid, type, source, actor_kind, actor_id, actor_name, occurred_at, "
+        "  received_at, data, outcome FROM events WHERE wid = $1 AND id = $2";
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_int(&p, q->wid);
+    pgp_text(&p, q->id);
+    PGresult *res = pg_q(c, EVENT, &p);
+    if (!res)
+        return STORE_UNAVAILABLE;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return STORE_NOT_FOUND;
+    }
+    int64_t eid = pg_int(res, 0, 0);
+    q->type = pg_text(res, 0, 1, a);
+    q->source = pg_text(res, 0, 2, a);
+    q->actor_kind = pg_text(res, 0, 3, a);
+    q->actor_id = pg_text(res, 0, 4, a);
+    q->actor_name = pg_text(res, 0, 5, a);
+    q->occurred_at = pg_int(res, 0, 6);
+    q->received_at = pg_int(res, 0, 7);
+    q->data_json = pg_text(res, 0, 8, a);
+    q->outcome_json = pg_text(res, 0, 9, a);
+    PQclear(res);
+    int rc = event_notifications(c, q, eid);
+    if (rc != STORE_OK)
+        return rc;
+    return pg_event_deliveries(c, q->wid, eid, a, &q->deliveries, &q->ndeliveries);
+}
