@@ -9,6 +9,10 @@
  *
  *   loadgen -p PORT -m ingest -k API_KEY -M m1,m2,m3 -c 64 -d 10 -w 2
  *   loadgen -p PORT -m get -k TOKEN -P /v1/me/notifications -c 1 -n 2000
+ *
+ * -o FILE also writes every measured latency (ns, one per line) to FILE, so
+ * that several loadgens run side by side (one per server) can be merged
+ * into one set of percentiles.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,7 +40,7 @@ struct conn {
 static int port = 8080, conns = 1, seconds = 0, warm = 0;
 static long total = 0;
 static const char *mode = "ingest", *key = "", *path = "/v1/me/notifications",
-                  *members = "m1,m2,m3", *prefix = "ev";
+                  *members = "m1,m2,m3", *prefix = "ev", *lat_file = NULL;
 static uint64_t *lat;
 static size_t nlat, caplat;
 static long seq, errors, done_total;
@@ -130,7 +134,7 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     int opt;
-    while ((opt = getopt(argc, argv, "p:c:d:w:n:m:k:P:M:x:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:c:d:w:n:m:k:P:M:x:o:")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'c': conns = atoi(optarg); break;
@@ -142,6 +146,7 @@ int main(int argc, char **argv)
         case 'P': path = optarg; break;
         case 'M': members = optarg; break;
         case 'x': prefix = optarg; break;
+        case 'o': lat_file = optarg; break;
         default:
             fprintf(stderr, "usage: see the head of loadgen.c\n");
             return 2;
@@ -223,6 +228,19 @@ int main(int argc, char **argv)
     if (!nlat) {
         fprintf(stderr, "loadgen: nothing measured\n");
         return 1;
+    }
+    if (lat_file) {
+        FILE *f = fopen(lat_file, "w");
+        if (!f) {
+            perror(lat_file);
+            return 1;
+        }
+        for (size_t i = 0; i < nlat; i++)
+            fprintf(f, "%llu\n", (unsigned long long)lat[i]);
+        if (fclose(f) != 0) {
+            perror(lat_file);
+            return 1;
+        }
     }
     qsort(lat, nlat, sizeof *lat, cmp);
     double secs = (double)(last_done - (seconds ? measure_from : first_counted)) / 1e9;

@@ -12,6 +12,13 @@
  * addresses 127.0.0.2..127.0.0.(1+A) bound before connect, waits until all
  * are established, samples server RSS, then publishes M events at rate R over
  * C keep-alive publish connections (one request in flight per connection).
+ *
+ * Several servers (nodes sharing one store): -p takes a list of ports,
+ * "-p 8081,8082,8083". Stream i, the k-th stream (k = i / U) of user
+ * u = i % U, goes to port (u + k) % N: round-robin over the ports in stream
+ * order, and a user's streams sit on different ports. Publish connection j
+ * goes to port j % N of the -q list (default: the -p list), so -q 8081
+ * publishes through one node. With one port nothing changes.
  * Each event body carries "ts=<CLOCK_MONOTONIC ns>" written at send time;
  * subscribers compute publish-to-receive latency on every delivered copy.
  *
@@ -48,6 +55,9 @@ static int o_herald = 0;                 /* -j: Herald's API */
 static const char *o_tokens = NULL;      /* -t: file of bearer tokens, one per user */
 static const char *o_key = "";           /* -K: API key for publishing */
 static char **tokens;
+#define MAX_PORTS 16
+static int o_ports[MAX_PORTS], o_nports = 1;  /* -p: where streams go */
+static int o_pports[MAX_PORTS], o_npports = 0; /* -q: where publishes go (0: the -p list) */
 
 /* ---------- shared state ---------- */
 #define HB_US 100000          /* 1us buckets up to 100 ms */
@@ -136,7 +146,24 @@ static long rss_kb(void)
 /* ---------- sockets ---------- */
 static struct sockaddr_in srv;
 
-static int open_conn(int src_idx)
+/* "8081,8082": fills ports, returns how many (0 when malformed) */
+static int parse_ports(const char *s, int *ports)
+{
+    int n = 0;
+    char *copy = strdup(s), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int v = atoi(t);
+        if (n == MAX_PORTS || v <= 0 || v > 65535) {
+            n = 0;
+            break;
+        }
+        ports[n++] = v;
+    }
+    free(copy);
+    return n;
+}
+
+static int open_conn(int src_idx, int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -152,7 +179,9 @@ static int open_conn(int src_idx)
             return -1;
         }
     }
-    if (connect(fd, (struct sockaddr *)&srv, sizeof srv) < 0 && errno != EINPROGRESS) {
+    struct sockaddr_in to = srv;
+    to.sin_port = htons((uint16_t)port);
+    if (connect(fd, (struct sockaddr *)&to, sizeof to) < 0 && errno != EINPROGRESS) {
         close(fd);
         return -1;
     }
@@ -217,7 +246,7 @@ static void subscriber(int first, int count)
             int gi = first + next;
             struct sconn *c = &cs[next];
             c->user = gi % o_u;
-            c->fd = open_conn(gi % o_addrs);
+            c->fd = open_conn(gi % o_addrs, o_ports[(gi % o_u + gi / o_u) % o_nports]);
             next++;
             if (c->fd < 0) {
                 c->state = S_DEAD;
@@ -346,7 +375,7 @@ static void subscriber(int first, int count)
 
 /* ---------- publisher (parent) ---------- */
 struct pconn {
-    int fd, busy;
+    int fd, busy, port;
     int hdr_done, clen, chunked;
     char buf[8192];
     int bl;
@@ -394,7 +423,7 @@ static int presp_complete(struct pconn *p)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: sseload [-H host] [-p port] [-k conns] [-u users] [-m events] [-r rate/s (0=max)]\n"
+            "usage: sseload [-H host] [-p port[,port..]] [-q pubport[,..]] [-k conns] [-u users] [-m events] [-r rate/s (0=max)]\n"
             "  [-c pubconns] [-P subprocs] [-s serverpid[,pid..]] [-S subfmt] [-B pubfmt] [-b bodybytes]\n"
             "  [-A srcaddrs] [-T conn_timeout_s] [-W drain_s] [-I inflight] [-L label] [-h hold_s]\n");
     exit(2);
@@ -403,10 +432,20 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     int opt;
-    while ((opt = getopt(argc, argv, "H:p:k:u:m:r:c:P:s:S:B:b:A:T:W:I:L:h:jt:K:")) != -1) {
+    while ((opt = getopt(argc, argv, "H:p:q:k:u:m:r:c:P:s:S:B:b:A:T:W:I:L:h:jt:K:")) != -1) {
         switch (opt) {
         case 'H': o_host = optarg; break;
-        case 'p': o_port = atoi(optarg); break;
+        case 'p':
+            o_nports = parse_ports(optarg, o_ports);
+            if (o_nports < 1)
+                usage();
+            o_port = o_ports[0];
+            break;
+        case 'q':
+            o_npports = parse_ports(optarg, o_pports);
+            if (o_npports < 1)
+                usage();
+            break;
         case 'k': o_k = atoi(optarg); break;
         case 'u': o_u = atoi(optarg); break;
         case 'm': o_m = atoi(optarg); break;
@@ -469,6 +508,15 @@ int main(int argc, char **argv)
     if ((long)o_k / o_p + 64 > (long)rl.rlim_cur)
         fprintf(stderr, "warning: %d conns/process exceeds RLIMIT_NOFILE %lu; use -P\n", o_k / o_p, (unsigned long)rl.rlim_cur);
 
+    if (o_nports == 1)
+        o_ports[0] = o_port;
+    if (o_npports == 0) {
+        memcpy(o_pports, o_ports, sizeof o_pports);
+        o_npports = o_nports;
+    }
+    if (o_nports > 1 || o_npports > 1 || o_pports[0] != o_ports[0])
+        fprintf(stderr, "[%s] streams over %d port(s) from %d, publishing over %d port(s) from %d\n",
+                o_label, o_nports, o_ports[0], o_npports, o_pports[0]);
     srv.sin_family = AF_INET;
     srv.sin_port = htons(o_port);
     inet_pton(AF_INET, strcmp(o_host, "localhost") ? o_host : "127.0.0.1", &srv.sin_addr);
@@ -527,7 +575,8 @@ int main(int argc, char **argv)
     int ep = epoll_create1(0);
     struct pconn *pc = calloc(o_c, sizeof *pc);
     for (int i = 0; i < o_c; i++) {
-        pc[i].fd = open_conn(-1);
+        pc[i].port = o_pports[i % o_npports];
+        pc[i].fd = open_conn(-1, pc[i].port);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &pc[i]};
         epoll_ctl(ep, EPOLL_CTL_ADD, pc[i].fd, &ev);
     }
@@ -608,7 +657,7 @@ int main(int argc, char **argv)
                     fprintf(stderr, "publish connection closed by server\n");
                     epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
                     close(p->fd);
-                    p->fd = open_conn(-1); /* reconnect */
+                    p->fd = open_conn(-1, p->port); /* reconnect */
                     if (p->busy) {
                         p->busy = 0;
                         done++;

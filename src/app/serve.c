@@ -335,7 +335,7 @@ int app_serve(int argc, char **argv)
         live.max_streams = room > 1 ? room : 1;
     s->hub = live_new(s->base, s->store, s->metrics, &live);
     /* Several nodes on one database: what the others change reaches our streams. */
-    struct store_remote remote = {live_remote_change, s->hub};
+    struct store_remote remote = {live_remote_change, live_remote_popup, s->hub};
     if (store_set_remote(s->store, &remote) != 0)
         goto out;
     /* The installation's Web Push identity: made once, kept in the store. */

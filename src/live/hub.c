@@ -393,6 +393,11 @@ void live_remote_change(void *hub, int64_t mid, int64_t seq)
     }
 }
 
+void live_remote_popup(void *hub, int64_t mid, const char *json)
+{
+    live_popup(hub, mid, json);
+}
+
 enum live_admit live_admit(const struct live_hub *h, int64_t mid)
 {
     if (h->nstreams >= h->limits.max_streams)

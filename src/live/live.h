@@ -52,6 +52,8 @@ void live_popup(struct live_hub *h, int64_t mid, const char *json);
  * mid 0: anyone's): its streams read what they have not seen. The
  * signature is store_remote's change callback; hub is the live_hub. */
 void live_remote_change(void *hub, int64_t mid, int64_t seq);
+/* Another node's message pop-up for member mid (store_remote's popup). */
+void live_remote_popup(void *hub, int64_t mid, const char *json);
 
 int live_streams(const struct live_hub *h);
 

@@ -44,6 +44,7 @@ enum store_op {
     ST_FEED_REPLAY, ST_WINDOWS_CLOSE, ST_WINDOWS_NEXT, ST_CONV_READ,
     ST_OUTBOX_CLAIM, ST_OUTBOX_RESULT, ST_SINK_SEND, ST_DELIVERIES_LIST, ST_SINK_LIST,
     ST_DEVICE_PUT, ST_DEVICE_LIST, ST_DEVICE_DELETE,
+    ST_POPUP_GET, /* postgresql only: another node's message pop-up */
     ST_OP_COUNT
 };
 
@@ -504,6 +505,15 @@ struct st_ping {
     struct store_req base;
 };
 
+/* A message pop-up another node shared (store_remote.popup's source). */
+struct st_popup_get {
+    struct store_req base;
+    int64_t id;
+    int64_t *mids; /* who sees it */
+    size_t n;
+    const char *json;
+};
+
 struct st_meta_set {
     struct store_req base;
     const char *key, *value;
@@ -519,6 +529,8 @@ struct store;
  * stream up). Called on the loop thread; multi-node backends only. */
 struct store_remote {
     void (*change)(void *arg, int64_t mid, int64_t seq);
+    /* another node's message pop-up for member mid's streams */
+    void (*popup)(void *arg, int64_t mid, const char *json);
     void *arg;
 };
 

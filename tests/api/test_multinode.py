@@ -196,6 +196,10 @@ def test_a_message_window_closes_once_whichever_nodes_look(cluster):
     nodes = [cluster(), cluster(), cluster()]
     ws = Workspace(nodes[0].url)
     ws.member("m_a", name="Ann Ash")
+    # Pop-ups reach a stream on every node, whichever node took the message.
+    streams = [SSE(n.url, ws.token("m_a")) for n in nodes]
+    for s in streams:
+        s.until(lambda ev: ev["event"] == "count")
     conv = unique("conv")
     for i in range(3):  # three messages of one conversation, through three nodes
         ev = {"id": unique("evt"), "type": "message.received",
@@ -206,6 +210,11 @@ def test_a_message_window_closes_once_whichever_nodes_look(cluster):
                        "message": {"id": unique("msg"), "text": "Running late %d" % i}}}
         st, body, _ = Client(nodes[i].url, ws.key).post("/v1/events", ev)
         assert st == 202, body
+    for s in streams:
+        texts = [s.until(lambda ev: ev["event"] == "message")[-1]["data"]["message"]["text"]
+                 for _ in range(3)]
+        assert sorted(texts) == ["Running late 0", "Running late 1", "Running late 2"]
+        s.close()
     # Every node's clock passes the window's end at the same moment.
     go = threading.Barrier(3)
 

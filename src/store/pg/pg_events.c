@@ -331,6 +331,27 @@ static int store_outcome(struct pg_conn *c, struct st_event_ingest *q, int64_t e
     return pg_cmd(c, SQL, &p, NULL);
 }
 
+static const char *int_array(struct arena *a, const int64_t *v, size_t n);
+
+/* The pop-up for the recipients' streams on other nodes: kept as a row
+ * the notice names ("p<id>"), read by those nodes (pg_popup_get). */
+static int share_popup(struct pg_conn *c, struct st_event_ingest *q, struct arena *a)
+{
+    static const char SQL[] = "INSERT INTO live_popups(wid, mids, body, at) "
+                              "VALUES ($1, $2::bigint[], $3, $4) RETURNING id";
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_int(&p, q->wid);
+    pgp_text(&p, int_array(a, q->popup_mids, q->npopups));
+    pgp_text(&p, q->popup);
+    pgp_int(&p, q->received_at);
+    PGresult *res = pg_q(c, SQL, &p);
+    if (!res)
+        return STORE_UNAVAILABLE;
+    buf_printf(&c->notify, "p%lld ", (long long)pg_int(res, 0, 0));
+    PQclear(res);
+    return STORE_OK;
+}
+
 int pg_event_ingest(struct pg_conn *c, struct store_req *r)
 {
     R(st_event_ingest);
@@ -382,8 +403,11 @@ int pg_event_ingest(struct pg_conn *c, struct store_req *r)
         if (x->channels & CH_BIT(CH_IN_APP))
             q->popup_mids[q->npopups++] = x->member->mid;
     }
-    if (q->npopups)
+    if (q->npopups) {
         q->popup = popup_json(ev, a);
+        if ((rc = share_popup(c, q, a)) != STORE_OK)
+            return rc;
+    }
     if ((rc = store_outcome(c, q, eid, &d, nids, closes)) != STORE_OK)
         return rc;
     q->updates = updates.v;
@@ -476,4 +500,39 @@ int pg_event_get(struct pg_conn *c, struct store_req *r)
     if (rc != STORE_OK)
         return rc;
     return pg_event_deliveries(c, q->wid, eid, a, &q->deliveries, &q->ndeliveries);
+}
+
+int pg_popup_get(struct pg_conn *c, struct store_req *r)
+{
+    struct st_popup_get *q = (struct st_popup_get *)r;
+    static const char SQL[] = "SELECT array_to_string(mids, ','), body FROM live_popups "
+                              "WHERE id = $1";
+    q->n = 0;
+    q->mids = NULL;
+    q->json = NULL;
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_int(&p, q->id);
+    PGresult *res = pg_q(c, SQL, &p);
+    if (!res)
+        return STORE_UNAVAILABLE;
+    int rc = STORE_NOT_FOUND;
+    if (PQntuples(res) == 1) {
+        const char *list = PQgetvalue(res, 0, 0);
+        size_t cap = 1;
+        for (const char *x = list; *x; x++)
+            cap += *x == ',';
+        q->mids = ARENA_NEW_N(r->arena, int64_t, cap);
+        for (const char *x = list; *x && q->n < cap;) {
+            char *end;
+            int64_t mid = strtoll(x, &end, 10);
+            if (end == x)
+                break;
+            q->mids[q->n++] = mid;
+            x = *end == ',' ? end + 1 : end;
+        }
+        q->json = pg_text(res, 0, 1, r->arena);
+        rc = STORE_OK;
+    }
+    PQclear(res);
+    return rc;
 }

@@ -659,6 +659,16 @@ static int prune_devices(struct pg_conn *c, struct st_prune *q)
  * notifications (found through the keys in each event's stored answer),
  * and closed message windows as old with theirs; at most max_events of
  * each per call, so one prune never holds rows for long. */
+/* Pop-ups kept for the other nodes are read within moments of their
+ * notice; ten minutes covers a node catching up after a stall. */
+static int prune_popups(struct pg_conn *c, int64_t now)
+{
+    static const char SQL[] = "DELETE FROM live_popups WHERE at < $1";
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_int(&p, now - 10 * 60 * 1000);
+    return pg_cmd(c, SQL, &p, NULL);
+}
+
 int pg_prune(struct pg_conn *c, struct store_req *r)
 {
     R(st_prune);
@@ -674,7 +684,8 @@ int pg_prune(struct pg_conn *c, struct store_req *r)
         (rc = delete_keys(c, DEL_WINDOWS, &pr, &pr.windows)) != STORE_OK ||
         (rc = delete_notifications(c, q, &pr)) != STORE_OK ||
         (rc = delete_keys(c, DEL_EVENTS, &pr, &pr.events)) != STORE_OK ||
-        (rc = prune_devices(c, q)) != STORE_OK || (rc = lower_counts(c, q, &pr)) != STORE_OK)
+        (rc = prune_devices(c, q)) != STORE_OK || (rc = lower_counts(c, q, &pr)) != STORE_OK ||
+        (rc = prune_popups(c, q->now)) != STORE_OK)
         return rc;
     q->events_deleted = (int64_t)pr.events.n;
     return STORE_OK;

@@ -9,8 +9,9 @@
  *
  * Live changes cross nodes by NOTIFY: each transaction that changes a
  * member's feed queues "mid:seq" pairs on its connection (pg_feed_change),
- * and the pool sends them in the same transaction, so they are delivered
- * only if it commits (pg_listen.c receives them on the loop).
+ * or "p<id>" for a message pop-up it kept in live_popups, and pg_run sends
+ * them in the same transaction, so they are delivered only if it commits
+ * (pg_listen.c receives them on the loop).
  *
  * Statements are prepared once per connection, keyed by the address of the
  * static SQL text; parameters go as text, results come back as text. */
@@ -120,8 +121,7 @@ struct pg_store {
 };
 
 /* the notice connection (pg_listen.c), on the loop */
-struct pg_listener *pg_listener_start(struct event_base *base, const char *dsn, uint64_t node,
-                                      const struct store_remote *remote);
+struct pg_listener *pg_listener_start(struct pg_store *s, const struct store_remote *remote);
 void pg_listener_stop(struct pg_listener *l);
 
 /* the worker pool (pg_pool.c) */
@@ -242,5 +242,6 @@ int pg_sink_list(struct pg_conn *c, struct store_req *r);
 int pg_device_put(struct pg_conn *c, struct store_req *r);
 int pg_device_list(struct pg_conn *c, struct store_req *r);
 int pg_device_delete(struct pg_conn *c, struct store_req *r);
+int pg_popup_get(struct pg_conn *c, struct store_req *r);
 
 #endif

@@ -5,7 +5,9 @@
  * read from the event loop: PostgreSQL delivers a notice only after its
  * transaction commits, in commit order. Each "mid:seq" of another node
  * goes to the store's remote callback, which the hub turns into a
- * catch-up read of that member's log. If the connection drops, notices are
+ * catch-up read of that member's log; each "p<id>" names a message pop-up
+ * in live_popups, read through the pool and handed to the remote
+ * callback for each recipient. If the connection drops, notices are
  * lost meanwhile: after reconnecting, the callback is told "everything may
  * have changed" (mid 0), and every open stream catches up. */
 #include "store/pg/pg_int.h"
@@ -19,6 +21,7 @@
 #define RECONNECT_S 1
 
 struct pg_listener {
+    struct pg_store *store;
     struct event_base *base;
     const char *dsn;
     uint64_t node;
@@ -42,7 +45,31 @@ static void drop(struct pg_listener *l)
     }
 }
 
-/* "<node hex> mid:seq mid:seq ..." */
+static void on_popup(struct store_req *r)
+{
+    struct st_popup_get *q = (struct st_popup_get *)r;
+    struct pg_listener *l = r->arg;
+    if (r->rc == STORE_OK && l->remote.popup)
+        for (size_t i = 0; i < q->n; i++)
+            l->remote.popup(l->remote.arg, q->mids[i], q->json);
+    struct arena *a = r->arena;
+    arena_reset(a);
+    free(a);
+}
+
+static void fetch_popup(struct pg_listener *l, int64_t id)
+{
+    struct arena *a = xcalloc(1, sizeof *a);
+    struct st_popup_get *q = ARENA_NEW(a, struct st_popup_get);
+    q->base.op = ST_POPUP_GET;
+    q->base.done = on_popup;
+    q->base.arg = l;
+    q->base.arena = a;
+    q->id = id;
+    store_submit(&l->store->base, &q->base);
+}
+
+/* "<node hex> mid:seq p<popup id> ..." */
 static void deliver(struct pg_listener *l, const char *payload)
 {
     char *end;
@@ -54,6 +81,14 @@ static void deliver(struct pg_listener *l, const char *payload)
             p++;
         if (!*p)
             break;
+        if (*p == 'p') {
+            int64_t id = strtoll(p + 1, &end, 10);
+            if (end == p + 1)
+                break;
+            p = end;
+            fetch_popup(l, id);
+            continue;
+        }
         int64_t mid = strtoll(p, &end, 10);
         if (end == p || *end != ':')
             break;
@@ -126,15 +161,15 @@ static void schedule_retry(struct pg_listener *l)
     evtimer_add(l->retry, &tv);
 }
 
-struct pg_listener *pg_listener_start(struct event_base *base, const char *dsn, uint64_t node,
-                                      const struct store_remote *remote)
+struct pg_listener *pg_listener_start(struct pg_store *s, const struct store_remote *remote)
 {
     struct pg_listener *l = xcalloc(1, sizeof *l);
-    l->base = base;
-    l->dsn = dsn;
-    l->node = node;
+    l->store = s;
+    l->base = s->opt.base;
+    l->dsn = s->opt.dsn;
+    l->node = s->node;
     l->remote = *remote;
-    l->retry = evtimer_new(base, on_retry, l);
+    l->retry = evtimer_new(l->base, on_retry, l);
     if (connect_listen(l) != 0) {
         pg_listener_stop(l);
         return NULL;

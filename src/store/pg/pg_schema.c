@@ -179,6 +179,18 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX windows_member ON message_windows(mid);"
     "CREATE INDEX windows_closed ON message_windows(wid, last_at) WHERE status <> 0;"
 
+    /* Message pop-ups for the other nodes' streams: a pop-up is not kept
+     * in the feed, and may be longer than a NOTIFY payload, so the notice
+     * names its row. Rows older than a few minutes are pruned. */
+    "CREATE TABLE live_popups("
+    "  id " ID ","
+    "  wid BIGINT NOT NULL,"
+    "  mids BIGINT[] NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  at BIGINT NOT NULL"
+    ");"
+    "CREATE INDEX live_popups_at ON live_popups(at);"
+
     /* The outbox: one row per notification and external channel, written
      * in the notification's transaction; the delivery workers send them. */
     "CREATE TABLE deliveries("

@@ -78,6 +78,7 @@ const struct pg_op PG_OPS[ST_OP_COUNT] = {
     [ST_DEVICE_PUT] = {pg_device_put, true},
     [ST_DEVICE_LIST] = {pg_device_list, false},
     [ST_DEVICE_DELETE] = {pg_device_delete, true},
+    [ST_POPUP_GET] = {pg_popup_get, false},
 };
 
 static struct pg_store *pg(struct store *s)
@@ -88,9 +89,10 @@ static struct pg_store *pg(struct store *s)
 static void pg_close(struct store *s)
 {
     struct pg_store *q = pg(s);
-    pg_listener_stop(q->listener);
+    /* The pool first: its last answers may be pop-ups the listener asked for. */
     if (q->pool)
         pg_pool_stop(q->pool);
+    pg_listener_stop(q->listener);
     pg_conn_close(&q->direct);
     free(q);
 }
@@ -178,7 +180,7 @@ static int pg_set_remote(struct store *s, const struct store_remote *remote)
     struct pg_store *q = pg(s);
     if (!q->opt.threaded || q->listener)
         return 0;
-    q->listener = pg_listener_start(q->opt.base, q->opt.dsn, q->node, remote);
+    q->listener = pg_listener_start(q, remote);
     return q->listener ? 0 : -1;
 }
 
