@@ -229,3 +229,45 @@ def test_a_message_window_closes_once_whichever_nodes_look(cluster):
         t.join(60)
     items = feed_all(Client(nodes[1].url, ws.token("m_a")))
     assert [i["type"] for i in items] == ["message.received"], items
+
+
+def test_sms_credits_are_spent_once_by_nodes_sending_together(cluster):
+    nodes = [cluster(), cluster(), cluster()]
+    ws = Workspace(nodes[0].url)
+    st, body, _ = ws.host.post("/v1/workspace/credits", {"add": 10})
+    assert st == 200, body
+    members = ["m_%d" % i for i in range(3)]
+    for i, m in enumerate(members):
+        ws.member(m, phone="+35386100000%d" % i)
+        st, body, _ = ws.as_member(m).patch(
+            "/v1/me/preferences", {"cancellation_alerts": {"channels": "sms", "within_days": None}})
+        assert st == 200, body
+    # 8 cancellations for 3 members each: 24 SMS wanted, 10 credits.
+    for i in range(8):
+        st, body, _ = Client(nodes[i % 3].url, ws.key).post("/v1/events", cancellation(members))
+        assert st == 202, body
+    go = threading.Barrier(3)
+
+    def advance(node):
+        go.wait()
+        Client(node.url, ws.admin.token).post("/v1/test/clock", {"advance_s": LEASE_S + 1})
+
+    threads = [threading.Thread(target=advance, args=(n,)) for n in nodes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    st, page, _ = ws.host.get("/v1/deliveries", params={"channel": "sms", "limit": "100"})
+    assert st == 200, page
+    by_status = {}
+    for d in page["items"]:
+        by_status.setdefault(d["status"], []).append(d)
+    assert sorted(by_status) == ["sent", "skipped"], by_status.keys()
+    spent = sum(d["segments"] for d in by_status["sent"])
+    assert spent == 10
+    assert {d["reason"] for d in by_status["skipped"]} == {"insufficient_credits"}
+    assert len(by_status["sent"]) + len(by_status["skipped"]) == 24
+    assert ws.host.get("/v1/workspace/credits")[1]["balance"] == 0
+    st, body, _ = ws.host.get("/v1/dev/sink", params={"channel": "sms", "limit": "100"})
+    sent = [x["delivery_id"] for x in body["items"]]
+    assert sorted(sent) == sorted(d["id"] for d in by_status["sent"])
