@@ -19,6 +19,8 @@
 #define HELD_MAX (256 * 1024) /* frames held for a stream still replaying */
 #define SEQ_NONE 0            /* a frame without id (count) */
 #define SEQ_KEEP (-1)         /* a frame without id kept after a replay (pop-up) */
+#define PACE_BATCH 256        /* catch-ups started per loop pass after "anything changed" */
+#define PACE_MS 20
 
 struct member_streams;
 
@@ -32,6 +34,7 @@ struct live_stream {
     int64_t last_seq;                    /* the newest change id this stream has sent */
     bool replaying;
     bool again;                          /* catch up once more when the replay ends */
+    bool stale;                          /* to catch up, paced (live_remote_change) */
     bool dropped;
     struct buf held;                     /* [int64 seq][uint32 len][frame]... */
     struct arena arena;                  /* the replay request */
@@ -54,6 +57,7 @@ struct live_hub {
     int nstreams;
     struct live_stream *all;
     struct event *heartbeat;
+    struct event *pace; /* starts stale streams' catch-ups, a batch at a time */
     struct buf frame; /* scratch, reused */
 };
 
@@ -191,8 +195,14 @@ static void write_frame(struct live_stream *s, int64_t seq, const char *frame, s
             return;
         if (seq > s->last_seq + 1) {
             catch_up(s);
-            write_frame(s, seq, frame, len); /* now held */
-            return;
+            if (s->replaying) { /* hold it until the log is read */
+                write_frame(s, seq, frame, len);
+                return;
+            }
+            if (!s->http)
+                return;
+            /* The read was refused at once (the store is full): the stream
+             * was told to reload (reset); carry on from this change. */
         }
         s->last_seq = seq;
     }
@@ -284,14 +294,14 @@ static void on_replayed(struct store_req *r)
 {
     struct st_feed_replay *q = (struct st_feed_replay *)r;
     struct live_stream *s = r->arg;
-    struct live_hub *h = s->hub;
     s->replaying = false;
     if (!s->http) { /* the client left meanwhile */
         stream_free(s);
         return;
     }
-    struct buf *b = &h->frame;
-    buf_clear(b);
+    /* Its own buffer: this may run inside live_publish (a read refused at
+     * once), whose frame is in h->frame. */
+    struct buf scratch = BUF_INIT, *b = &scratch;
     if (r->rc != STORE_OK || q->gap || q->more) {
         /* What it missed is no longer kept: the client reloads its feed.
          * The id moves the browser's Last-Event-ID past the gap, so a
@@ -318,9 +328,10 @@ static void on_replayed(struct store_req *r)
         uint32_t len;
         memcpy(&seq, s->held.data + off, sizeof seq);
         memcpy(&len, s->held.data + off + 8, sizeof len);
-        if (seq > s->last_seq + 1) {
+        if (seq > s->last_seq + 1 || seq == SEQ_NONE) {
             /* committed after the replay's snapshot, with a change from
-             * elsewhere before it: the next catch-up reads both, in order */
+             * elsewhere before it: the next catch-up reads both, in order.
+             * A count alone may also be newer than the replay's: read it. */
             s->again = true;
         } else if (seq == SEQ_KEEP || seq > s->last_seq) {
             buf_add(b, s->held.data + off + 12, len);
@@ -331,11 +342,11 @@ static void on_replayed(struct store_req *r)
         off += 12 + len;
     }
     buf_free(&s->held);
-    if (!counted && r->rc == STORE_OK)
+    if (!counted && r->rc == STORE_OK) /* (a failed read knows no count) */
         build_count_at(b, q->unread, s->last_seq);
-    else if (!counted)
-        build_count(b, q->unread);
-    http_stream_write(s->http, b->data, b->len);
+    if (b->len)
+        http_stream_write(s->http, b->data, b->len);
+    buf_free(&scratch);
     arena_reset(&s->arena);
     if (s->again && s->http) {
         s->again = false;
@@ -375,14 +386,37 @@ static void catch_up(struct live_stream *s)
     start_replay(s);
 }
 
+static void on_pace(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct live_hub *h = arg;
+    int started = 0;
+    for (struct live_stream *s = h->all, *next; s; s = next) {
+        next = s->all_next;
+        if (!s->stale)
+            continue;
+        if (started == PACE_BATCH) {
+            struct timeval tv = {0, PACE_MS * 1000};
+            evtimer_add(h->pace, &tv);
+            return;
+        }
+        s->stale = false;
+        catch_up(s);
+        started++;
+    }
+}
+
 void live_remote_change(void *hub, int64_t mid, int64_t seq)
 {
     struct live_hub *h = hub;
-    if (mid == 0) { /* anything may have changed */
-        for (struct live_stream *s = h->all, *next; s; s = next) {
-            next = s->all_next;
-            catch_up(s);
-        }
+    if (mid == 0) {
+        /* Anything may have changed (the notices were lost for a while):
+         * every stream reads its log, a batch per pass, so thousands of
+         * streams neither flood the store's queue nor starve the API. */
+        for (struct live_stream *s = h->all; s; s = s->all_next)
+            s->stale = true;
+        event_active(h->pace, EV_TIMEOUT, 0);
         return;
     }
     struct member_streams *m = find(h, mid);
@@ -457,6 +491,7 @@ struct live_hub *live_new(struct event_base *base, struct store *store, struct m
     h->nbuckets = 1024;
     h->buckets = xcalloc(h->nbuckets, sizeof *h->buckets);
     h->heartbeat = event_new(base, -1, EV_PERSIST, on_heartbeat, h);
+    h->pace = evtimer_new(base, on_pace, h);
     struct timeval tv = {limits->heartbeat_s, 0};
     event_add(h->heartbeat, &tv);
     return h;
@@ -467,6 +502,7 @@ void live_free(struct live_hub *h)
     if (!h)
         return;
     event_free(h->heartbeat);
+    event_free(h->pace);
     /* Streams still open belong to connections the HTTP server frees; their
      * close callbacks must not find the hub: detach them now. */
     while (h->all) {

@@ -1,5 +1,6 @@
 /* store.c - backend registry and dispatch (see store.h). */
 #include "store/store.h"
+#include "core/buf.h"
 #include "core/log.h"
 
 #include <stdio.h>
@@ -22,17 +23,35 @@ const char *store_backend_for(const char *database)
 
 void store_describe(const char *database, char *out, size_t cap)
 {
-    /* scheme://user:password@host... -> scheme://user:***@host... */
-    const char *scheme = database && is_uri(database) ? strstr(database, "://") : NULL;
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
-    if (!colon) {
-        const char *pw = scheme ? strstr(database, "password=") : NULL;
-        snprintf(out, cap, "%.*s%s", pw ? (int)(pw - database) : (int)strlen(database ? database : ""),
-                 database ? database : "", pw ? "password=***" : "");
+    if (!database || !is_uri(database)) {
+        snprintf(out, cap, "%s", database ? database : "");
         return;
     }
-    snprintf(out, cap, "%.*s:***%s", (int)(colon - database), database, at);
+    /* scheme://user:password@host/db?password=... : the user info is the
+     * part of the authority before its last '@'; the query may hold
+     * another password. Either is shown as ***. */
+    struct buf b = BUF_INIT;
+    const char *auth = strstr(database, "://") + 3;
+    size_t auth_len = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *x = auth; x < auth + auth_len; x++)
+        if (*x == '@')
+            at = x;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    const char *p = database;
+    if (colon) {
+        buf_add(&b, p, (size_t)(colon - p));
+        buf_adds(&b, ":***");
+        p = at;
+    }
+    for (const char *q; (q = strstr(p, "password="));) {
+        buf_add(&b, p, (size_t)(q - p) + 9);
+        buf_adds(&b, "***");
+        p = q + 9 + strcspn(q + 9, "&#");
+    }
+    buf_adds(&b, p);
+    snprintf(out, cap, "%s", b.data ? b.data : "");
+    buf_free(&b);
 }
 
 struct store *store_open(const struct store_options *opt)

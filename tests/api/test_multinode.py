@@ -16,8 +16,8 @@ import threading
 import pytest
 import requests
 
-from conftest import (SSE, STORE, Client, Herald, Workspace, appointment_event, feed_all,
-                      unique)
+from conftest import (SSE, STORE, Client, Herald, Workspace, appointment_event, database_for,
+                      feed_all, psql, unique)
 
 pytestmark = pytest.mark.skipif(STORE != "postgresql",
                                 reason="several nodes share one PostgreSQL database")
@@ -271,3 +271,22 @@ def test_sms_credits_are_spent_once_by_nodes_sending_together(cluster):
     st, body, _ = ws.host.get("/v1/dev/sink", params={"channel": "sms", "limit": "100"})
     sent = [x["delivery_id"] for x in body["items"]]
     assert sorted(sent) == sorted(d["id"] for d in by_status["sent"])
+
+
+def test_a_node_that_lost_its_notices_catches_its_streams_up(cluster, tmpdir_path):
+    a, b = cluster(), cluster()
+    ws = Workspace(a.url)
+    ws.member("m_1")
+    stream = SSE(a.url, ws.token("m_1"))
+    stream.until(lambda ev: ev["event"] == "count")
+    # Every LISTEN connection drops (as when the database restarts); what
+    # node b takes meanwhile still reaches node a's stream once it is back.
+    db = database_for(os.path.join(tmpdir_path, "shared.db"))
+    psql(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()")
+    ev = appointment_event("appointment.booked", ["m_1"])
+    st, body, _ = Client(b.url, ws.key).post("/v1/events", ev)
+    assert st == 202, body
+    got = notifications_on(stream, 1, timeout=15)
+    assert [e["data"]["notification"]["event_id"] for e in got] == [ev["id"]]
+    stream.close()

@@ -194,12 +194,20 @@ bool pg_bytes(const PGresult *res, int row, int col, void *out, size_t n)
     return true;
 }
 
+PGconn *pg_connect(const char *dsn, bool start_only)
+{
+    /* connect_timeout first: one the DSN gives comes later and wins */
+    static const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *values[] = {"10", dsn, NULL};
+    return start_only ? PQconnectStartParams(keys, values, 1) : PQconnectdbParams(keys, values, 1);
+}
+
 static int configure(struct pg_conn *c)
 {
     /* Times are integers and texts are UTF-8; the session only needs a
      * bound on how long a statement may wait for a lock. */
-    return pg_exec(c, "SET client_encoding = 'UTF8'; SET lock_timeout = '10s';"
-                      "SET idle_in_transaction_session_timeout = '60s'");
+    return pg_exec(c, "SET client_encoding = 'UTF8'; SET bytea_output = 'hex';"
+                      "SET lock_timeout = '10s'; SET idle_in_transaction_session_timeout = '60s'");
 }
 
 int pg_conn_open(struct pg_conn *c, const char *dsn, uint64_t node)
@@ -207,7 +215,7 @@ int pg_conn_open(struct pg_conn *c, const char *dsn, uint64_t node)
     memset(c, 0, sizeof *c);
     c->dsn = dsn;
     c->node = node;
-    c->db = PQconnectdb(dsn);
+    c->db = pg_connect(dsn, false);
     if (PQstatus(c->db) != CONNECTION_OK) {
         /* libpq's message names the host and the reason, not the password */
         hlog_error("store: cannot connect to PostgreSQL: %s", PQerrorMessage(c->db));
@@ -297,9 +305,16 @@ int pg_run(struct pg_conn *c, const struct pg_op *op, struct store_req *r)
              * them back also drops what a partial attempt did. */
             if (rc != STORE_OK) {
                 pg_exec(c, "ROLLBACK");
-            } else if (send_notices(c) != STORE_OK || pg_exec(c, "COMMIT") != 0) {
+            } else if (send_notices(c) != STORE_OK) {
                 rc = STORE_UNAVAILABLE;
                 pg_exec(c, "ROLLBACK");
+            } else if (pg_exec(c, "COMMIT") != 0) {
+                /* The outcome is unknown (it may have committed before the
+                 * connection dropped): running it again could apply it
+                 * twice, so the caller hears "unavailable" and retries
+                 * through the API, where ingest is idempotent. */
+                rc = STORE_UNAVAILABLE;
+                break;
             }
         }
         if (rc != STORE_UNAVAILABLE)

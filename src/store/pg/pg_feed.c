@@ -659,8 +659,8 @@ static int prune_devices(struct pg_conn *c, struct st_prune *q)
  * notifications (found through the keys in each event's stored answer),
  * and closed message windows as old with theirs; at most max_events of
  * each per call, so one prune never holds rows for long. */
-/* Pop-ups kept for the other nodes are read within moments of their
- * notice; ten minutes covers a node catching up after a stall. */
+/* Pop-ups kept for the other nodes: the window upkeep removes them a
+ * minute on (pg_windows.c); this catches any it could not. */
 static int prune_popups(struct pg_conn *c, int64_t now)
 {
     static const char SQL[] = "DELETE FROM live_popups WHERE at < $1";

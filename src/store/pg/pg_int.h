@@ -84,6 +84,9 @@ int pg_fail(struct pg_conn *c, const char *what, const PGresult *res);
 bool pg_retryable(const struct pg_conn *c);
 
 /* connections (pg_conn.c) */
+/* Connects with a 10 s connect_timeout unless the DSN sets one;
+ * start_only: PQconnectStartParams, to be polled (non-blocking). */
+PGconn *pg_connect(const char *dsn, bool start_only);
 int pg_conn_open(struct pg_conn *c, const char *dsn, uint64_t node);
 void pg_conn_close(struct pg_conn *c);
 /* After a lost connection: connect again (prepared statements are gone). */
@@ -118,6 +121,7 @@ struct pg_store {
     struct pg_pool *pool;
     struct pg_listener *listener;
     struct metrics *metrics;
+    int schema_version;       /* as migrated at open */
 };
 
 /* the notice connection (pg_listen.c), on the loop */

@@ -32,6 +32,7 @@ struct pg_listener {
 };
 
 static void schedule_retry(struct pg_listener *l);
+static void on_retry(evutil_socket_t fd, short what, void *arg);
 
 static void drop(struct pg_listener *l)
 {
@@ -74,6 +75,9 @@ static void deliver(struct pg_listener *l, const char *payload)
 {
     char *end;
     uint64_t node = strtoull(payload, &end, 16);
+    /* This node published its own changes when they committed. (One whose
+     * commit failed to confirm was not; the member's next change shows the
+     * gap, and the stream reads it then.) */
     if (end == payload || node == l->node)
         return;
     for (const char *p = end; *p;) {
@@ -102,17 +106,35 @@ static void deliver(struct pg_listener *l, const char *payload)
     }
 }
 
+static void lost(struct pg_listener *l, const char *what)
+{
+    hlog_warn("store: %s the PostgreSQL notice connection: %s", what,
+              l->db ? PQerrorMessage(l->db) : "out of memory");
+    drop(l);
+    l->lost = true;
+    schedule_retry(l);
+}
+
+/* Reads what arrived: LISTEN's answer once, then notices. */
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct pg_listener *l = arg;
     if (!PQconsumeInput(l->db)) {
-        hlog_warn("store: lost the PostgreSQL notice connection: %s", PQerrorMessage(l->db));
-        drop(l);
-        l->lost = true;
-        schedule_retry(l);
+        lost(l, "lost");
         return;
+    }
+    while (!PQisBusy(l->db)) {
+        PGresult *res = PQgetResult(l->db);
+        if (!res)
+            break;
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (!ok) {
+            lost(l, "LISTEN failed on");
+            return;
+        }
     }
     PGnotify *n;
     while ((n = PQnotifies(l->db))) {
@@ -121,29 +143,52 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static int connect_listen(struct pg_listener *l)
+static void watch(struct pg_listener *l, short what, event_callback_fn fn)
 {
-    l->db = PQconnectdb(l->dsn);
-    if (PQstatus(l->db) != CONNECTION_OK) {
-        hlog_warn("store: cannot connect the notice connection: %s", PQerrorMessage(l->db));
-        drop(l);
-        return -1;
-    }
-    PGresult *res = PQexec(l->db, "LISTEN " PG_NOTIFY_CHANNEL);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (!ok || PQsetnonblocking(l->db, 1) != 0) {
-        hlog_warn("store: LISTEN failed: %s", PQerrorMessage(l->db));
-        drop(l);
-        return -1;
-    }
-    l->readable = event_new(l->base, PQsocket(l->db), EV_READ | EV_PERSIST, on_readable, l);
+    if (l->readable)
+        event_free(l->readable);
+    l->readable = event_new(l->base, PQsocket(l->db), what, fn, l);
     event_add(l->readable, NULL);
-    if (l->lost) { /* what was missed while disconnected */
+}
+
+/* Connected: LISTEN, then catch every stream up if notices were lost. */
+static void listen_now(struct pg_listener *l)
+{
+    if (PQsetnonblocking(l->db, 1) != 0 || !PQsendQuery(l->db, "LISTEN " PG_NOTIFY_CHANNEL) ||
+        PQflush(l->db) != 0) {
+        lost(l, "cannot LISTEN on");
+        return;
+    }
+    watch(l, EV_READ | EV_PERSIST, on_readable);
+    if (l->lost) {
+        /* LISTEN is sent ahead of anything read from now on: a change
+         * committed after this catch-up reads will still be noticed */
         l->lost = false;
         l->remote.change(l->remote.arg, 0, 0);
     }
-    return 0;
+}
+
+/* A reconnect, driven by the loop so an unreachable database never
+ * blocks it (PQconnectPoll). */
+static void on_connecting(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct pg_listener *l = arg;
+    switch (PQconnectPoll(l->db)) {
+    case PGRES_POLLING_READING:
+        watch(l, EV_READ, on_connecting);
+        break;
+    case PGRES_POLLING_WRITING:
+        watch(l, EV_WRITE, on_connecting);
+        break;
+    case PGRES_POLLING_OK:
+        listen_now(l);
+        break;
+    default:
+        lost(l, "cannot connect");
+        break;
+    }
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
@@ -151,8 +196,25 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct pg_listener *l = arg;
-    if (connect_listen(l) != 0)
-        schedule_retry(l);
+    l->db = pg_connect(l->dsn, true);
+    if (!l->db || PQstatus(l->db) == CONNECTION_BAD) {
+        lost(l, "cannot connect");
+        return;
+    }
+    on_connecting(-1, 0, l);
+}
+
+/* The first connection, at start-up: blocking, so a bad DSN stops the start. */
+static int connect_listen(struct pg_listener *l)
+{
+    l->db = pg_connect(l->dsn, false);
+    if (PQstatus(l->db) != CONNECTION_OK) {
+        hlog_error("store: cannot connect the notice connection: %s", PQerrorMessage(l->db));
+        drop(l);
+        return -1;
+    }
+    listen_now(l);
+    return l->db ? 0 : -1;
 }
 
 static void schedule_retry(struct pg_listener *l)

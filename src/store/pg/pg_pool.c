@@ -30,7 +30,8 @@ struct store_waiter {
 
 struct pg_pool {
     struct pg_store *store;
-    int nworkers;
+    int nworkers;  /* connections opened */
+    int nstarted;  /* threads running */
     pthread_t threads[MAX_WORKERS];
     struct pg_conn conns[MAX_WORKERS];
     pthread_mutex_t mu;
@@ -173,10 +174,11 @@ struct pg_pool *pg_pool_start(struct pg_store *s, int workers)
     }
     if (started < workers) {
         hlog_error("store: cannot start the PostgreSQL workers");
-        p->nworkers = started; /* join only those */
+        p->nstarted = started; /* join only those */
         pg_pool_stop(p);
         return NULL;
     }
+    p->nstarted = started;
     return p;
 }
 
@@ -219,9 +221,8 @@ void pg_pool_stop(struct pg_pool *p)
     p->stop = true;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    for (int i = 0; i < p->nworkers; i++)
-        if (p->threads[i])
-            pthread_join(p->threads[i], NULL);
+    for (int i = 0; i < p->nstarted; i++)
+        pthread_join(p->threads[i], NULL);
     /* What finished after the loop stopped is answered now, so its owners
      * can free it; the clients are gone. */
     if (p->ev)

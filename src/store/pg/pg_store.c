@@ -106,7 +106,8 @@ static struct store *pg_open(const struct store_options *opt)
     /* A random name for this process: its own notices come back to it. */
     crypto_random(&q->node, sizeof q->node);
     q->node |= 1;
-    if (pg_conn_open(&q->direct, opt->dsn, q->node) != 0 || pg_migrate(&q->direct) != 0) {
+    if (pg_conn_open(&q->direct, opt->dsn, q->node) != 0 || pg_migrate(&q->direct) != 0 ||
+        (q->schema_version = pg_schema_version_of(&q->direct)) < 0) {
         pg_conn_close(&q->direct);
         free(q);
         return NULL;
@@ -170,9 +171,11 @@ static int pg_meta_set(struct store *s, const char *key, const char *value, bool
     return pg_call(s, &q.base);
 }
 
+/* What this process migrated to (a node never runs on a schema it did not
+ * check), without a query on the loop. */
 static int pg_schema_version(struct store *s)
 {
-    return pg_schema_version_of(&pg(s)->direct);
+    return pg(s)->schema_version;
 }
 
 static int pg_set_remote(struct store *s, const struct store_remote *remote)

@@ -373,6 +373,17 @@ static int due_windows(struct pg_conn *c, int64_t now, int limit, const int64_t 
     return STORE_OK;
 }
 
+/* Pop-ups kept for other nodes (live_popups) hold message text: they go
+ * as soon as the nodes have read them, a minute on. Every node looks at
+ * windows at least every 30 s, so this runs that often. */
+static int forget_popups(struct pg_conn *c, int64_t now)
+{
+    static const char SQL[] = "DELETE FROM live_popups WHERE at < $1";
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_int(&p, now - 60 * 1000);
+    return pg_cmd(c, SQL, &p, NULL);
+}
+
 int pg_windows_close(struct pg_conn *c, struct store_req *r)
 {
     R(st_windows_close);
@@ -383,8 +394,8 @@ int pg_windows_close(struct pg_conn *c, struct store_req *r)
     q->n = 0;
     int64_t *mids;
     size_t nmids;
-    int rc = due_members(c, q->now, q->max + 1, a, &mids, &nmids);
-    if (rc != STORE_OK)
+    int rc = forget_popups(c, q->now);
+    if (rc != STORE_OK || (rc = due_members(c, q->now, q->max + 1, a, &mids, &nmids)) != STORE_OK)
         return rc;
     if (nmids == 0)
         return next_due(c, &q->next_due);
