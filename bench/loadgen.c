@@ -10,6 +10,9 @@
  *   loadgen -p PORT -m ingest -k API_KEY -M m1,m2,m3 -c 64 -d 10 -w 2
  *   loadgen -p PORT -m get -k TOKEN -P /v1/me/notifications -c 1 -n 2000
  *
+ * A member name in -M may hold "%d", replaced by the connection's index
+ * (0..C-1): "-M a%d,b%d,c%d" gives every connection its own 3 members.
+ *
  * -o FILE also writes every measured latency (ns, one per line) to FILE, so
  * that several loadgens run side by side (one per server) can be merged
  * into one set of percentiles.
@@ -35,6 +38,7 @@ struct conn {
     char in[65536];
     size_t in_len;
     uint64_t sent_ns;
+    int index;
 };
 
 static int port = 8080, conns = 1, seconds = 0, warm = 0;
@@ -64,7 +68,14 @@ static void build_request(struct conn *c)
         snprintf(copy, sizeof copy, "%s", members);
         for (char *m = strtok(copy, ","); m; m = strtok(NULL, ",")) {
             strcat(staff, staff[0] ? ",\"" : "\"");
-            strcat(staff, m);
+            char *d = strstr(m, "%d");
+            if (d) { /* this connection's own member */
+                char one[600];
+                snprintf(one, sizeof one, "%.*s%d%s", (int)(d - m), m, c->index, d + 2);
+                strcat(staff, one);
+            } else {
+                strcat(staff, m);
+            }
             strcat(staff, "\"");
         }
         long n = ++seq;
@@ -160,6 +171,7 @@ int main(int argc, char **argv)
     long started = 0;
     for (int i = 0; i < conns; i++) {
         cs[i].fd = connect_one();
+        cs[i].index = i;
         build_request(&cs[i]);
         cs[i].sent_ns = now_ns();
         started++;
