@@ -289,7 +289,9 @@ int pg_run(struct pg_conn *c, const struct pg_op *op, struct store_req *r)
         buf_clear(&c->notify);
         if (PQstatus(c->db) != CONNECTION_OK && pg_conn_reset(c) != 0)
             break;
-        if (!op->write) {
+        if (op->bare) {
+            rc = op->run(c, r);
+        } else if (!op->write) {
             /* one snapshot for every statement of the read */
             if (pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
                 goto retry;

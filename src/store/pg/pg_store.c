@@ -45,16 +45,16 @@ static int pg_meta_put(struct pg_conn *c, struct store_req *r)
 const struct pg_op PG_OPS[ST_OP_COUNT] = {
     [ST_WS_CREATE] = {pg_ws_create, true},
     [ST_WS_LIST] = {pg_ws_list, false},
-    [ST_WS_GET] = {pg_ws_get, false},
+    [ST_WS_GET] = {pg_ws_get, false, true},
     [ST_WS_UPDATE] = {pg_ws_update, true},
     [ST_CREDITS_ADD] = {pg_credits_add, true},
     [ST_KEY_CREATE] = {pg_key_create, true},
     [ST_KEY_REVOKE] = {pg_key_revoke, true},
     [ST_KEY_LIST] = {pg_key_list, false},
-    [ST_AUTH_KEY] = {pg_auth_key, false},
-    [ST_AUTH_MEMBER] = {pg_auth_member, false},
+    [ST_AUTH_KEY] = {pg_auth_key, false, true},
+    [ST_AUTH_MEMBER] = {pg_auth_member, false, true},
     [ST_MEMBER_PUT] = {pg_member_put, true},
-    [ST_MEMBER_GET] = {pg_member_get, false},
+    [ST_MEMBER_GET] = {pg_member_get, false, true},
     [ST_MEMBER_DELETE] = {pg_member_delete, true},
     [ST_MEMBER_LIST] = {pg_member_list, false},
     [ST_EVENT_INGEST] = {pg_event_ingest, true},
@@ -64,7 +64,7 @@ const struct pg_op PG_OPS[ST_OP_COUNT] = {
     [ST_READ_ALL] = {pg_read_all, true},
     [ST_PREFS_PATCH] = {pg_prefs_patch, true},
     [ST_PRUNE] = {pg_prune, true},
-    [ST_PING] = {pg_ping, false},
+    [ST_PING] = {pg_ping, false, true},
     [ST_META_SET] = {pg_meta_put, true},
     [ST_FEED_REPLAY] = {pg_feed_replay, false},
     [ST_WINDOWS_CLOSE] = {pg_windows_close, true},
@@ -78,7 +78,7 @@ const struct pg_op PG_OPS[ST_OP_COUNT] = {
     [ST_DEVICE_PUT] = {pg_device_put, true},
     [ST_DEVICE_LIST] = {pg_device_list, false},
     [ST_DEVICE_DELETE] = {pg_device_delete, true},
-    [ST_POPUP_GET] = {pg_popup_get, false},
+    [ST_POPUP_GET] = {pg_popup_get, false, true},
 };
 
 static struct pg_store *pg(struct store *s)
