@@ -252,33 +252,42 @@ void pg_conn_close(struct pg_conn *c)
     memset(c, 0, sizeof *c);
 }
 
-/* Sends the notices this transaction queued, in payloads NOTIFY accepts
- * (under 8,000 bytes): "<node> mid:seq mid:seq ...". */
-static int send_notices(struct pg_conn *c)
+/* The notices this transaction queued, as statements NOTIFY accepts
+ * (payloads under 8,000 bytes): "<node> mid:seq mid:seq ...", appended to
+ * sql. Payloads hold only digits, hex and spaces. */
+static void add_notices(struct pg_conn *c, struct buf *sql)
 {
-    static const char SQL[] = "SELECT pg_notify('" PG_NOTIFY_CHANNEL "', $1)";
     const char *p = c->notify.data, *end = p + c->notify.len;
-    char payload[7800];
     while (p < end) {
-        int head = snprintf(payload, sizeof payload, "%" PRIx64, c->node);
-        size_t used = (size_t)head;
+        buf_printf(sql, "SELECT pg_notify('" PG_NOTIFY_CHANNEL "', '%" PRIx64, c->node);
+        size_t used = 0;
         while (p < end) {
             const char *sp = memchr(p, ' ', (size_t)(end - p));
             size_t word = (size_t)((sp ? sp : end) - p);
-            if (used + 1 + word >= sizeof payload)
+            if (used + 1 + word >= 7800)
                 break;
-            payload[used++] = ' ';
-            memcpy(payload + used, p, word);
-            used += word;
+            buf_addc(sql, ' ');
+            buf_add(sql, p, word);
+            used += 1 + word;
             p += word + (sp ? 1 : 0);
         }
-        payload[used] = '\0';
-        struct pg_params q = PG_PARAMS_INIT;
-        pgp_text(&q, payload);
-        if (pg_cmd(c, SQL, &q, NULL) != STORE_OK)
-            return STORE_UNAVAILABLE;
+        buf_adds(sql, "');");
     }
-    return STORE_OK;
+}
+
+/* The notices and COMMIT in one round trip. 0: committed. 1: a notice
+ * failed, nothing is committed (the transaction is aborted). -1: COMMIT
+ * failed, and whether it took effect is unknown. */
+static int commit(struct pg_conn *c)
+{
+    struct buf sql = BUF_INIT;
+    add_notices(c, &sql);
+    buf_adds(&sql, "COMMIT");
+    int rc = pg_exec(c, sql.data);
+    buf_free(&sql);
+    if (rc == 0)
+        return 0;
+    return PQtransactionStatus(c->db) == PQTRANS_INERROR ? 1 : -1;
 }
 
 int pg_run(struct pg_conn *c, const struct pg_op *op, struct store_req *r)
@@ -305,12 +314,13 @@ int pg_run(struct pg_conn *c, const struct pg_op *op, struct store_req *r)
             rc = op->run(c, r);
             /* NOT_FOUND and CONFLICT wrote nothing worth keeping; rolling
              * them back also drops what a partial attempt did. */
+            int committed = rc == STORE_OK ? commit(c) : 1;
             if (rc != STORE_OK) {
                 pg_exec(c, "ROLLBACK");
-            } else if (send_notices(c) != STORE_OK) {
+            } else if (committed == 1) {
                 rc = STORE_UNAVAILABLE;
                 pg_exec(c, "ROLLBACK");
-            } else if (pg_exec(c, "COMMIT") != 0) {
+            } else if (committed == -1) {
                 /* The outcome is unknown (it may have committed before the
                  * connection dropped): running it again could apply it
                  * twice, so the caller hears "unavailable" and retries

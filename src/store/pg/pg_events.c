@@ -25,6 +25,8 @@
 
 #define R(type) struct type *q = (struct type *)r
 
+static const char *int_array(struct arena *a, const int64_t *v, size_t n);
+
 /* A claim that finds the id taken and then the row gone (pruned in
  * between) claims again; more than this is not a race but a fault. */
 #define CLAIM_TRIES 3
@@ -167,8 +169,72 @@ static int cmp_mid(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* Every member this event will write for: their feeds, counters and
- * windows change below, so their rows are taken first, in mid order. */
+struct ranked {
+    int64_t mid;
+    size_t index;
+};
+
+static int cmp_ranked(const void *x, const void *y)
+{
+    const struct ranked *a = x, *b = y;
+    if (a->mid != b->mid)
+        return (a->mid > b->mid) - (a->mid < b->mid);
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+/* The decisions' indexes in member order. A notification-making event
+ * writes each recipient's row (counters) as it goes: in mid order, those
+ * writes are the locks, taken in the order every transaction takes them,
+ * with no statement of their own. */
+static size_t *in_mid_order(const struct decisions *d, struct arena *a)
+{
+    struct ranked *r = ARENA_NEW_N(a, struct ranked, d->n ? d->n : 1);
+    for (size_t i = 0; i < d->n; i++)
+        r[i] = (struct ranked){d->v[i].member ? d->v[i].member->mid : 0, i};
+    qsort(r, d->n, sizeof *r, cmp_ranked);
+    size_t *order = ARENA_NEW_N(a, size_t, d->n ? d->n : 1);
+    for (size_t i = 0; i < d->n; i++)
+        order[i] = r[i].index;
+    return order;
+}
+
+/* Which recipients wanting only push (of the external channels) have an
+ * enabled device: one query for all of them, before their rows are
+ * locked, so the locked section is shorter. has[i] for d->v[i]. */
+static int push_devices(struct pg_conn *c, const struct decisions *d, struct arena *a,
+                        bool **has)
+{
+    static const char SQL[] = "SELECT DISTINCT mid FROM devices "
+                              "WHERE mid = ANY($1::bigint[]) AND enabled = 1";
+    const unsigned mail = CH_BIT(CH_EMAIL) | CH_BIT(CH_SMS);
+    *has = ARENA_NEW_N(a, bool, d->n ? d->n : 1);
+    int64_t *mids = ARENA_NEW_N(a, int64_t, d->n ? d->n : 1);
+    size_t n = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        const struct decision *x = &d->v[i];
+        if (!x->skip && x->member && (x->channels & CH_BIT(CH_PUSH)) && !(x->channels & mail))
+            mids[n++] = x->member->mid;
+    }
+    if (!n)
+        return STORE_OK;
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_text(&p, int_array(a, mids, n));
+    PGresult *res = pg_q(c, SQL, &p);
+    if (!res)
+        return STORE_UNAVAILABLE;
+    for (int row = 0; row < PQntuples(res); row++) {
+        int64_t mid = pg_int(res, row, 0);
+        for (size_t i = 0; i < d->n; i++)
+            if (d->v[i].member && d->v[i].member->mid == mid)
+                (*has)[i] = true;
+    }
+    PQclear(res);
+    return STORE_OK;
+}
+
+/* A grouped event's recipients: their windows change below, and a window
+ * due on the way closes with a feed change, so their rows are taken
+ * first, in mid order. */
 static int lock_recipients(struct pg_conn *c, const struct decisions *d, struct arena *a)
 {
     int64_t *mids = ARENA_NEW_N(a, int64_t, d->n ? d->n : 1);
@@ -225,16 +291,10 @@ int pg_insert_notification(struct pg_conn *c, const struct pg_new_notification *
     return rc;
 }
 
-int pg_publish_new(struct pg_conn *c, const struct pg_new_notification *n, int64_t nid,
-                   const char *event_id, const char *data_json, struct arena *a,
-                   struct pg_update_list *out)
+void pg_announce_new(const struct pg_new_notification *n, int64_t nid, int64_t seq,
+                     int64_t unread, const char *event_id, const char *data_json,
+                     struct arena *a, struct pg_update_list *out)
 {
-    int64_t seq, unread;
-    struct pg_feed_change fc = {.mid = n->mid, .kind = PG_CHANGE_NEW, .nid = nid,
-                                .unread_delta = 1, .at = n->at};
-    int rc = pg_feed_change(c, &fc, &seq, &unread);
-    if (rc != STORE_OK)
-        return rc;
     struct feed_item_view it = {nid, n->at, n->type, n->title, n->body, event_id, data_json,
                                 (int)n->category, 0};
     struct buf b = BUF_INIT;
@@ -249,7 +309,58 @@ int pg_publish_new(struct pg_conn *c, const struct pg_new_notification *n, int64
                             arena_strndup(a, b.data, b.len)};
     buf_free(&b);
     pg_update_add(out, &u);
+}
+
+int pg_publish_new(struct pg_conn *c, const struct pg_new_notification *n, int64_t nid,
+                   const char *event_id, const char *data_json, struct arena *a,
+                   struct pg_update_list *out)
+{
+    int64_t seq, unread;
+    struct pg_feed_change fc = {.mid = n->mid, .kind = PG_CHANGE_NEW, .nid = nid,
+                                .unread_delta = 1, .at = n->at};
+    int rc = pg_feed_change(c, &fc, &seq, &unread);
+    if (rc != STORE_OK)
+        return rc;
+    pg_announce_new(n, nid, seq, unread, event_id, data_json, a, out);
     return STORE_OK;
+}
+
+int pg_insert_logged(struct pg_conn *c, const struct pg_new_notification *n, int64_t *nid,
+                     int64_t *seq, int64_t *unread)
+{
+    static const char SQL[] =
+        "WITH n AS (INSERT INTO notifications(wid, mid, eid, type, category, channels, "
+        "    reasons, in_app, title, body, created_at) "
+        "  VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10) RETURNING nid), "
+        "m AS (UPDATE members SET change_seq = change_seq + 1, unread = unread + 1 "
+        "  WHERE mid = $2 RETURNING change_seq, unread), "
+        "f AS (INSERT INTO feed_changes(mid, seq, kind, nid, unread, at) "
+        "  SELECT $2, m.change_seq, 1, n.nid, m.unread, $10 FROM n, m) "
+        "SELECT n.nid, m.change_seq, m.unread FROM n, m";
+    struct pg_params p = PG_PARAMS_INIT;
+    pgp_int(&p, n->wid);
+    pgp_int(&p, n->mid);
+    pgp_int(&p, n->eid);
+    pgp_text(&p, n->type);
+    pgp_int(&p, (int)n->category);
+    pgp_int(&p, (int)n->channels);
+    pgp_int(&p, (int)n->reasons);
+    pgp_text(&p, n->title);
+    pgp_text(&p, n->body);
+    pgp_int(&p, n->at);
+    PGresult *res = pg_q(c, SQL, &p);
+    if (!res)
+        return STORE_UNAVAILABLE;
+    bool found = PQntuples(res) == 1;
+    if (found) {
+        *nid = pg_int(res, 0, 0);
+        *seq = pg_int(res, 0, 1);
+        *unread = pg_int(res, 0, 2);
+    }
+    PQclear(res);
+    if (!found) /* the member row is gone: the notification was not kept either */
+        return pg_fail(c, "notification insert", NULL);
+    return pg_feed_logged(c, n->mid, *seq);
 }
 
 static const char *popup_json(const struct event_view *ev, struct arena *a)
@@ -287,8 +398,8 @@ static const char *popup_json(const struct event_view *ev, struct arena *a)
 /* One recipient of a notification-making (not grouped) event: the
  * notification, its outbox rows, and its announcement on the streams. */
 static int notify_one(struct pg_conn *c, struct st_event_ingest *q, const struct workspace *ws,
-                      const struct decision *x, const char *subject, int64_t eid,
-                      struct pg_update_list *updates, int64_t *nid)
+                      const struct decision *x, bool has_device, const char *subject,
+                      int64_t eid, struct pg_update_list *updates, int64_t *nid)
 {
     const struct event_view *ev = q->ev;
     struct arena *a = q->base.arena;
@@ -297,22 +408,22 @@ static int notify_one(struct pg_conn *c, struct st_event_ingest *q, const struct
     struct pg_new_notification n = {q->wid, x->member->mid, eid, ev->type->name, x->category,
                                     x->channels, x->reasons, text.title, text.body,
                                     q->received_at};
-    int rc = pg_insert_notification(c, &n, nid);
+    bool in_app = x->channels & CH_BIT(CH_IN_APP);
+    int64_t seq = 0, unread = 0;
+    int rc = in_app ? pg_insert_logged(c, &n, nid, &seq, &unread)
+                    : pg_insert_notification(c, &n, nid);
     if (rc != STORE_OK)
         return rc;
     q->notifications++;
-    bool outbox;
-    if ((rc = pg_outbox_wanted(c, x->channels, x->member->mid, &outbox)) != STORE_OK)
-        return rc;
-    if (outbox) {
+    if ((x->channels & (CH_BIT(CH_EMAIL) | CH_BIT(CH_SMS))) || has_device) {
         struct external_text ext;
         render_external(c->render, ev, ws, x->member, subject, a, &ext);
         if ((rc = pg_outbox_add(c, &n, *nid, x->member, &ext, ev->id, NULL,
                                 &q->deliveries)) != STORE_OK)
             return rc;
     }
-    if (x->channels & CH_BIT(CH_IN_APP))
-        return pg_publish_new(c, &n, *nid, ev->id, q->data_json, a, updates);
+    if (in_app)
+        pg_announce_new(&n, *nid, seq, unread, ev->id, q->data_json, a, updates);
     return STORE_OK;
 }
 
@@ -330,8 +441,6 @@ static int store_outcome(struct pg_conn *c, struct st_event_ingest *q, int64_t e
     pgp_text(&p, q->outcome);
     return pg_cmd(c, SQL, &p, NULL);
 }
-
-static const char *int_array(struct arena *a, const int64_t *v, size_t n);
 
 /* The pop-up for the recipients' streams on other nodes: kept as a row
  * the notice names ("p<id>"), read by those nodes (pg_popup_get). */
@@ -376,21 +485,25 @@ int pg_event_ingest(struct pg_conn *c, struct store_req *r)
     engine_decide(ev, &ws, &lookup, a, &d);
     if (lctx.failed)
         return STORE_UNAVAILABLE;
-    if ((rc = lock_recipients(c, &d, a)) != STORE_OK)
-        return rc;
-
     bool grouped = ev->type->flags & ET_GROUPED;
+    bool *has_device;
+    if ((rc = push_devices(c, &d, a, &has_device)) != STORE_OK ||
+        (grouped && (rc = lock_recipients(c, &d, a)) != STORE_OK))
+        return rc;
+    size_t *order = in_mid_order(&d, a);
     struct pg_update_list updates = {NULL, 0, 0, a};
     const char *subject = subject_name(ev, &d);
     int64_t *nids = ARENA_NEW_N(a, int64_t, d.n ? d.n : 1);
     int64_t *closes = grouped ? ARENA_NEW_N(a, int64_t, d.n ? d.n : 1) : NULL;
     q->popup_mids = ARENA_NEW_N(a, int64_t, d.n ? d.n : 1);
-    for (size_t i = 0; i < d.n; i++) {
+    for (size_t k = 0; k < d.n; k++) {
+        size_t i = order[k];
         struct decision *x = &d.v[i];
         if (x->skip)
             continue;
         if (!grouped) {
-            if ((rc = notify_one(c, q, &ws, x, subject, eid, &updates, &nids[i])) != STORE_OK)
+            if ((rc = notify_one(c, q, &ws, x, has_device[i], subject, eid, &updates,
+                                 &nids[i])) != STORE_OK)
                 return rc;
             continue;
         }

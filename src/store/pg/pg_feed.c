@@ -47,21 +47,44 @@ static int trim_log(struct pg_conn *c, int64_t mid, int64_t seq)
     return pg_cmd(c, SQL, &p, NULL);
 }
 
+int pg_feed_logged(struct pg_conn *c, int64_t mid, int64_t seq)
+{
+    if (seq % 256 == 0 && seq > FEED_LOG_KEEP && trim_log(c, mid, seq) != STORE_OK)
+        return STORE_UNAVAILABLE;
+    buf_printf(&c->notify, "%" PRId64 ":%" PRId64 " ", mid, seq);
+    return STORE_OK;
+}
+
 int pg_feed_change(struct pg_conn *c, const struct pg_feed_change *fc, int64_t *seq,
                    int64_t *unread)
 {
     /* The UPDATE takes the member row until commit: the next change of
-     * this member, from any node, waits and gets the next seq. */
-    static const char BUMP[] =
-        "UPDATE members SET change_seq = change_seq + 1, unread = unread + $2 "
-        "WHERE mid = $1 RETURNING change_seq, unread";
-    static const char LOG[] =
+     * this member, from any node, waits and gets the next seq. One
+     * statement moves the counters and appends the log row. */
+    static const char SQL[] =
+        "WITH m AS (UPDATE members SET change_seq = change_seq + 1, unread = unread + $2 "
+        "  WHERE mid = $1 RETURNING change_seq, unread) "
         "INSERT INTO feed_changes(mid, seq, kind, nid, state, changed, unread, at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        "SELECT $1, m.change_seq, $3, $4::bigint, $5::bigint, $6::bigint, m.unread, $7 FROM m "
+        "RETURNING seq, unread";
     struct pg_params p = PG_PARAMS_INIT;
     pgp_int(&p, fc->mid);
     pgp_int(&p, fc->unread_delta);
-    PGresult *res = pg_q(c, BUMP, &p);
+    pgp_int(&p, fc->kind);
+    if (fc->nid)
+        pgp_int(&p, fc->nid);
+    else
+        pgp_null(&p);
+    if (fc->kind == PG_CHANGE_STATE)
+        pgp_int(&p, fc->state);
+    else
+        pgp_null(&p);
+    if (fc->kind == PG_CHANGE_READ_ALL)
+        pgp_int(&p, fc->changed);
+    else
+        pgp_null(&p);
+    pgp_int(&p, fc->at);
+    PGresult *res = pg_q(c, SQL, &p);
     if (!res)
         return STORE_UNAVAILABLE;
     bool found = PQntuples(res) == 1;
@@ -72,30 +95,7 @@ int pg_feed_change(struct pg_conn *c, const struct pg_feed_change *fc, int64_t *
     PQclear(res);
     if (!found)
         return pg_fail(c, "member counters", NULL);
-    struct pg_params l = PG_PARAMS_INIT;
-    pgp_int(&l, fc->mid);
-    pgp_int(&l, *seq);
-    pgp_int(&l, fc->kind);
-    if (fc->nid)
-        pgp_int(&l, fc->nid);
-    else
-        pgp_null(&l);
-    if (fc->kind == PG_CHANGE_STATE)
-        pgp_int(&l, fc->state);
-    else
-        pgp_null(&l);
-    if (fc->kind == PG_CHANGE_READ_ALL)
-        pgp_int(&l, fc->changed);
-    else
-        pgp_null(&l);
-    pgp_int(&l, *unread);
-    pgp_int(&l, fc->at);
-    if (pg_cmd(c, LOG, &l, NULL) != STORE_OK)
-        return STORE_UNAVAILABLE;
-    if (*seq % 256 == 0 && *seq > FEED_LOG_KEEP && trim_log(c, fc->mid, *seq) != STORE_OK)
-        return STORE_UNAVAILABLE;
-    buf_printf(&c->notify, "%" PRId64 ":%" PRId64 " ", fc->mid, *seq);
-    return STORE_OK;
+    return pg_feed_logged(c, fc->mid, *seq);
 }
 
 void pg_notify_count(struct pg_conn *c, int64_t mid)

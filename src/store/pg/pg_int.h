@@ -159,6 +159,9 @@ struct pg_feed_change {
  * commit in order), and queues the "mid:seq" notice. */
 int pg_feed_change(struct pg_conn *c, const struct pg_feed_change *fc, int64_t *seq,
                    int64_t *unread);
+/* After a log row (seq) was appended for mid: trims the log now and then,
+ * and queues the notice. */
+int pg_feed_logged(struct pg_conn *c, int64_t mid, int64_t seq);
 /* Queues a notice for the other nodes: a member's count changed without a
  * log entry (seq 0). */
 void pg_notify_count(struct pg_conn *c, int64_t mid);
@@ -186,6 +189,14 @@ int pg_insert_notification(struct pg_conn *c, const struct pg_new_notification *
 int pg_publish_new(struct pg_conn *c, const struct pg_new_notification *n, int64_t nid,
                    const char *event_id, const char *data_json, struct arena *a,
                    struct pg_update_list *out);
+/* An in-app notification, its feed change and the member's counters in
+ * one statement (one round trip under the member's lock instead of
+ * three); then pg_announce_new adds the update that announces it. */
+int pg_insert_logged(struct pg_conn *c, const struct pg_new_notification *n, int64_t *nid,
+                     int64_t *seq, int64_t *unread);
+void pg_announce_new(const struct pg_new_notification *n, int64_t nid, int64_t seq,
+                     int64_t unread, const char *event_id, const char *data_json,
+                     struct arena *a, struct pg_update_list *out);
 
 struct external_text;
 int pg_outbox_add(struct pg_conn *c, const struct pg_new_notification *n, int64_t nid,

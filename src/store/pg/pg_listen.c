@@ -1,7 +1,7 @@
 /* pg_listen.c - what other nodes change, received on the loop.
  *
  * One connection per node LISTENs on the channel every feed-changing
- * transaction NOTIFYs (pg_conn.c, send_notices). It is non-blocking and
+ * transaction NOTIFYs (pg_conn.c, commit). It is non-blocking and
  * read from the event loop: PostgreSQL delivers a notice only after its
  * transaction commits, in commit order. Each "mid:seq" of another node
  * goes to the store's remote callback, which the hub turns into a
