@@ -2,7 +2,8 @@
 # Installs what is missing, then builds and runs every test:
 #   1. gcc build: unit tests (cmocka) and API tests (pytest, real herald);
 #   2. clang build, warning-free, with the unit tests;
-#   3. the whole suite again under AddressSanitizer + UBSan.
+#   3. the whole suite again under AddressSanitizer + UBSan;
+#   4. every libFuzzer target for 45 s (scripts/fuzz.sh, docs/fuzzing.md).
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -29,4 +30,7 @@ ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --print-errorlogs -t 3
+
+echo "== libFuzzer: every target for 45 s"
+./scripts/fuzz.sh 45
 echo "== all tests passed"

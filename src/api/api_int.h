@@ -141,6 +141,11 @@ void h_device_patch(struct api_call *call);
 void h_device_list(struct api_call *call);
 void h_device_delete(struct api_call *call);
 
+/* The stream's resume position (h_live.c): Last-Event-ID (header), else
+ * last_event_id (query), the member's change position the client saw
+ * last. -1 when absent; -2 when malformed. */
+int64_t api_last_event_id(struct http_request *req);
+
 /* opaque cursors (cursor.c): the feed's use its filter as `filter`; the
  * delivery log's use CURSOR_DELIVERIES, so one is never taken for the other */
 #define CURSOR_DELIVERIES 16

@@ -8,13 +8,11 @@
 #include <errno.h>
 #include <stdlib.h>
 
-/* Last-Event-ID (header) or last_event_id (query): the member's change
- * position the client saw last. -1 when absent; -2 when malformed. */
-static int64_t last_event_id(struct api_call *call)
+int64_t api_last_event_id(struct http_request *req)
 {
-    const char *v = http_header(call->req, "Last-Event-ID");
+    const char *v = http_header(req, "Last-Event-ID");
     if (!v || !*v)
-        v = http_query(call->req, "last_event_id");
+        v = http_query(req, "last_event_id");
     if (!v || !*v)
         return -1;
     char *end;
@@ -27,7 +25,7 @@ static int64_t last_event_id(struct api_call *call)
 
 void h_stream(struct api_call *call)
 {
-    int64_t after = last_event_id(call);
+    int64_t after = api_last_event_id(call->req);
     if (after == -2) {
         api_error(call, 400, "invalid_field", "last_event_id",
                   "Last-Event-ID must be an event id this stream sent (a whole number)");

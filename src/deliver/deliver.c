@@ -350,6 +350,29 @@ void provider_done(struct send_job *job)
     submit_result(d, job);
 }
 
+/* The length of the well-formed UTF-8 character at s (RFC 3629), or 0. */
+static size_t utf8_char(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n;
+    uint32_t c, min;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        n = 2, c = s[0] & 0x1F, min = 0x80;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+        n = 3, c = s[0] & 0x0F, min = 0x800;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+        n = 4, c = s[0] & 0x07, min = 0x10000;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) /* also stops at the NUL */
+            return 0;
+        c = c << 6 | (s[i] & 0x3F);
+    }
+    return c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF) ? 0 : n;
+}
+
 void provider_result(struct send_job *job, enum send_outcome outcome, const char *fmt, ...)
 {
     job->result.outcome = outcome;
@@ -357,13 +380,29 @@ void provider_result(struct send_job *job, enum send_outcome outcome, const char
     va_start(ap, fmt);
     char *answer = arena_vprintf(&job->arena, fmt, ap);
     va_end(ap);
-    /* A provider's words go to the log and the API: one line, bounded. */
-    size_t n = strlen(answer);
-    if (n > ANSWER_MAX)
-        answer[n = ANSWER_MAX] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)answer[i] < 0x20 || answer[i] == 0x7f)
-            answer[i] = ' ';
+    /* A provider's words go to the log and the API (JSON, and PostgreSQL
+     * text): one line of UTF-8, bounded. Control characters become spaces;
+     * bytes that are not UTF-8 (a gateway's Latin-1, a character a
+     * "%.200s" cut in two) become '?'; the cut falls between characters. */
+    size_t o = 0;
+    for (size_t i = 0; answer[i];) {
+        const unsigned char *c = (const unsigned char *)answer + i;
+        size_t n = utf8_char(c);
+        if (o + (n ? n : 1) > ANSWER_MAX)
+            break;
+        if (n == 0) {
+            answer[o++] = '?';
+            i++;
+        } else if (n == 1 && (*c < 0x20 || *c == 0x7f)) {
+            answer[o++] = ' ';
+            i++;
+        } else {
+            memmove(answer + o, c, n);
+            o += n;
+            i += n;
+        }
+    }
+    answer[o] = '\0';
     job->result.answer = answer;
 }
 

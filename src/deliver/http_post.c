@@ -51,8 +51,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* Copies the value of header `name` from a header line, trimmed. */
-static void keep_header(const char *line, size_t len, const char *name, char *out, size_t cap)
+void http_post_keep_header(const char *line, size_t len, const char *name, char *out,
+                           size_t cap)
 {
     size_t n = strlen(name);
     if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
@@ -73,9 +73,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 {
     struct post *p = arg;
     size_t len = size * n;
-    keep_header(data, len, "retry-after", p->retry_after, sizeof p->retry_after);
+    http_post_keep_header(data, len, "retry-after", p->retry_after, sizeof p->retry_after);
     if (p->capture)
-        keep_header(data, len, p->capture, p->captured, sizeof p->captured);
+        http_post_keep_header(data, len, p->capture, p->captured, sizeof p->captured);
     return len;
 }
 

@@ -7,6 +7,8 @@
 #include "deliver/provider.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
+#include <stdbool.h>
 
 struct curlev;
 
@@ -44,5 +46,20 @@ typedef bool (*http_answer_fn)(struct send_job *job, const struct http_answer *a
 
 void http_post(struct curlev *cv, struct send_job *job, const struct http_post_req *rq,
                http_answer_fn read_answer);
+
+/* The readers of what a provider answers, apart from any provider's state
+ * (so the fuzz targets reach them; docs/fuzzing.md). */
+
+/* Copies the value of header `name` from a header line, trimmed, into out
+ * (cap bytes, cut to fit); out is left alone when the line is another. */
+void http_post_keep_header(const char *line, size_t len, const char *name, char *out,
+                           size_t cap);
+/* An FCM error body (p_fcm.c): FcmError's errorCode, error.message, and
+ * whether a field violation names message.token. Strings borrowed from j
+ * (NULL when absent; j may be NULL). */
+void fcm_error_read(json_t *j, const char **code, const char **message, bool *token_field);
+/* An APNs answer body (p_apns.c): reason ("" when absent) and timestamp
+ * (ms; 0 when absent). reason is borrowed from j (which may be NULL). */
+void apns_error_read(json_t *j, const char **reason, int64_t *timestamp);
 
 #endif

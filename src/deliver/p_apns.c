@@ -122,6 +122,14 @@ static const char *provider_token(struct apns *a)
     return a->token;
 }
 
+void apns_error_read(json_t *j, const char **reason, int64_t *timestamp)
+{
+    *reason = json_string_value(json_object_get(j, "reason"));
+    if (!*reason)
+        *reason = "";
+    *timestamp = (int64_t)json_integer_value(json_object_get(j, "timestamp"));
+}
+
 static bool apns_answer(struct send_job *job, const struct http_answer *ans)
 {
     struct apns *a = job->provider->state;
@@ -132,10 +140,9 @@ static bool apns_answer(struct send_job *job, const struct http_answer *ans)
         return false;
     }
     json_t *j = json_loadb(ans->body, ans->len, 0, NULL);
-    const char *reason = json_string_value(json_object_get(j, "reason"));
-    json_int_t stamp = json_integer_value(json_object_get(j, "timestamp"));
-    if (!reason)
-        reason = "";
+    const char *reason;
+    int64_t stamp;
+    apns_error_read(j, &reason, &stamp);
     enum send_outcome out;
     switch (ans->status) {
     case 200:
@@ -150,7 +157,7 @@ static bool apns_answer(struct send_job *job, const struct http_answer *ans)
         break;
     case 410:
         out = SEND_GONE;
-        job->result.gone_at = (int64_t)stamp; /* ms; a device registered since stays */
+        job->result.gone_at = stamp; /* ms; a device registered since stays */
         break;
     case 403:
         if (!strcmp(reason, "ExpiredProviderToken")) {

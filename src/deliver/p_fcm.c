@@ -115,6 +115,28 @@ static int fcm_open(struct provider *p, const struct deliver_settings *s)
 
 static void fcm_send(struct provider *p, struct send_job *job);
 
+void fcm_error_read(json_t *j, const char **code, const char **message, bool *token_field)
+{
+    json_t *error = json_object_get(j, "error");
+    *message = json_string_value(json_object_get(error, "message"));
+    *code = NULL;
+    *token_field = false;
+    size_t i;
+    json_t *detail;
+    json_array_foreach(json_object_get(error, "details"), i, detail) {
+        const char *t = json_string_value(json_object_get(detail, "@type"));
+        if (t && strstr(t, "FcmError"))
+            *code = json_string_value(json_object_get(detail, "errorCode"));
+        size_t k;
+        json_t *v;
+        json_array_foreach(json_object_get(detail, "fieldViolations"), k, v) {
+            const char *field = json_string_value(json_object_get(v, "field"));
+            if (field && strcmp(field, "message.token") == 0)
+                *token_field = true;
+        }
+    }
+}
+
 static bool fcm_answer(struct send_job *job, const struct http_answer *a)
 {
     struct fcm *f = job->provider->state;
@@ -131,24 +153,9 @@ static bool fcm_answer(struct send_job *job, const struct http_answer *a)
         json_decref(j);
         return false;
     }
-    json_t *error = json_object_get(j, "error");
-    const char *message = json_string_value(json_object_get(error, "message"));
-    const char *code = NULL;
-    bool token_field = false;
-    size_t i;
-    json_t *detail;
-    json_array_foreach(json_object_get(error, "details"), i, detail) {
-        const char *t = json_string_value(json_object_get(detail, "@type"));
-        if (t && strstr(t, "FcmError"))
-            code = json_string_value(json_object_get(detail, "errorCode"));
-        size_t k;
-        json_t *v;
-        json_array_foreach(json_object_get(detail, "fieldViolations"), k, v) {
-            const char *field = json_string_value(json_object_get(v, "field"));
-            if (field && strcmp(field, "message.token") == 0)
-                token_field = true;
-        }
-    }
+    const char *code, *message;
+    bool token_field;
+    fcm_error_read(j, &code, &message, &token_field);
     if (a->status == 401 && !code && job->tries_here == 0) {
         /* Our access token expired or was revoked: drop it if it is still
          * the one in use (a late answer must not drop its successor), and

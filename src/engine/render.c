@@ -24,6 +24,9 @@
 
 #define CACHE_SLOTS 32
 #define DEFAULT_LOCALE "en"
+/* A formatted time, in UTF-16 units; its UTF-8 takes at most 3 bytes per
+ * unit (Dzongkha spells "Sun, 22 Nov, 2:30 PM" in 128 bytes). */
+#define TIME_UNITS_MAX 128
 
 /* One formatter per (locale tag, zone) as the caller names them; the
  * recipients of one event usually share both, and the same instant, so the
@@ -34,7 +37,7 @@ struct date_slot {
     UDateFormat *fmt;
     uint64_t used;
     int64_t last_ms;
-    char last[128];
+    char last[TIME_UNITS_MAX * 3 + 1];
 };
 
 struct num_slot {
@@ -201,14 +204,18 @@ const char *render_time(struct render_ctx *rc, int64_t ms, const char *tz,
     if (!slot)
         return "";
     if (slot->last_ms != ms) {
-        UChar out[128];
+        /* Into a buffer of its own: a failure must leave the slot's last
+         * text whole, and still the text of last_ms. */
+        UChar out[TIME_UNITS_MAX];
+        char text[sizeof slot->last];
         UErrorCode st = U_ZERO_ERROR;
-        int32_t n = udat_format(slot->fmt, (UDate)ms, out, 128, NULL, &st);
+        int32_t n = udat_format(slot->fmt, (UDate)ms, out, TIME_UNITS_MAX, NULL, &st);
         int32_t len = 0;
         if (U_SUCCESS(st))
-            u_strToUTF8(slot->last, (int32_t)sizeof slot->last, &len, out, n, &st);
-        if (U_FAILURE(st) || len >= (int32_t)sizeof slot->last)
+            u_strToUTF8(text, (int32_t)sizeof text, &len, out, n, &st);
+        if (U_FAILURE(st) || len >= (int32_t)sizeof text)
             return "";
+        memcpy(slot->last, text, (size_t)len + 1);
         slot->last_ms = ms;
     }
     return arena_strdup(a, slot->last);

@@ -4,6 +4,8 @@ answers as the test scripts it, per recipient number:
 
   peer.script["+15550100"] = [(500, {}, ""), (429, {"Retry-After": "120"}, ""),
                               "close", ("slow", 0.5)]  # then the default answer
+
+An answer's body is JSON (a dict or list), text, or bytes sent as they are.
 """
 import http.server
 import json
@@ -62,7 +64,8 @@ class SmsPeer:
                 if answer is None:
                     answer = peer.default(req, len(peer.requests))
                 status, headers, text = answer
-                data = text.encode() if isinstance(text, str) else json.dumps(text).encode()
+                data = (text if isinstance(text, bytes) else text.encode()
+                        if isinstance(text, str) else json.dumps(text).encode())
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)

@@ -646,6 +646,27 @@ def test_rescheduled_item_gives_old_and_new_time_in_members_zone(ws):
     assert "23" in dublin["body"] and "24" in dublin["body"]
 
 
+def test_a_long_local_time_is_written_whole_and_not_mixed_up(ws):
+    # Dzongkha spells Sat 21 Nov, 9:00 AM in 125 bytes of UTF-8 and Sun 22
+    # Nov, 2:30 PM in 128: the longer time came out empty ("moved from ...
+    # to  (Initial consult)"), and the shorter one, rendered again, as the
+    # cut-off longer one (found by fuzz_render).
+    ws.member("dz1", "practitioner", name="Dorji Wangmo", timezone="UTC", locale="dz")
+    moved = appt("appointment.rescheduled", ["dz1"], starts_at="2026-11-22T14:30:00Z",
+                 extra={"previous": {"starts_at": "2026-11-21T09:00:00Z"}})
+    post(ws, moved)
+    body = feed_item(ws, "dz1", moved["id"])["body"]
+    m = re.fullmatch(r"Dana Reyes's appointment moved from (.+) to (.+) \(Initial consult\)\.",
+                     body)
+    assert m, body
+    before, after = m.groups()
+    assert len(before.encode()) == 125 and len(after.encode()) == 128, body
+    confirmed = appt("appointment.confirmed", ["dz1"], starts_at="2026-11-21T09:00:00Z")
+    post(ws, confirmed)
+    body = feed_item(ws, "dz1", confirmed["id"])["body"]
+    assert body == "Dana Reyes confirmed their appointment on %s (Initial consult)." % before, body
+
+
 def test_member_without_time_zone_sees_the_workspaces_time_zone(ws):
     ws.member("z1", "practitioner")
     ev = appt("appointment.confirmed", ["z1"])

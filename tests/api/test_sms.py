@@ -259,6 +259,42 @@ def test_webhook_4xx_is_dead(webhook, peer):
     assert d["status"] == "dead" and "unroutable" in d["reason"]
 
 
+def raw_deliveries(ws):
+    """The delivery log's bytes, which must be UTF-8 (requests would
+    quietly replace what is not)."""
+    st, _, r = ws.host.get("/v1/deliveries", params={"channel": "sms"})
+    assert st == 200
+    return json.loads(r.content.decode("utf-8"))["items"]
+
+
+def test_a_gateway_answer_that_is_not_utf8_is_logged_as_utf8(webhook, peer):
+    # A gateway's Latin-1 error page: the delivery log (JSON) shows it
+    # readable, the bytes that are not UTF-8 replaced (found by fuzz_provider).
+    ws = workspace(webhook)
+    mid, phone = practitioner(ws)
+    peer.script[phone] = [(422, {}, b"Num\xe9ro inconnu \xff\xfe")]
+    cancel(ws, mid)
+    settle(ws)
+    [d] = raw_deliveries(ws)
+    assert d["status"] == "dead"
+    assert d["reason"] == "422: Num?ro inconnu ??", d["reason"]
+    assert d["attempts"][0]["answer"] == d["reason"]
+
+
+def test_an_answer_cut_short_never_splits_a_character(twilio, peer):
+    # Twilio's message is kept to 200 bytes: a cut inside a two-byte
+    # character leaves a '?', not half of it (found by fuzz_provider).
+    ws = workspace(twilio)
+    mid, phone = practitioner(ws)
+    message = "x" * 199 + "\u00e9t\u00e9"
+    peer.script[phone] = [(400, {}, {"code": 21211, "message": message, "status": 400})]
+    cancel(ws, mid)
+    settle(ws)
+    [d] = raw_deliveries(ws)
+    assert d["status"] == "dead"
+    assert d["reason"] == "400 21211: " + "x" * 199 + "?", d["reason"]
+
+
 def test_unicode_sms_is_ucs2_and_counted_that_way(webhook, peer):
     ws = workspace(webhook, phi_in_external_channels=True)
     mid, phone = practitioner(ws)

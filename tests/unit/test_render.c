@@ -115,6 +115,21 @@ static void test_time_fallbacks(void **state)
     expect_str(render_time(f->rc, nov, "America/New_York", "zz", &f->a), "Tue, Nov 24, 9:30" NNBSP "AM");
 }
 
+/* Dzongkha spells times long: Sat 21 Nov, 9:00 AM in 125 bytes of UTF-8,
+ * Sun 22 Nov, 2:30 PM in 128. The longer one came out empty, and then the
+ * first one came back as the cut-off second (found by fuzz_render). */
+static void test_time_long_text(void **state)
+{
+    struct fixture *f = *state;
+    int64_t sat = at("2026-11-21T09:00:00Z"), sun = at("2026-11-22T14:30:00Z");
+    const char *first = render_time(f->rc, sat, "UTC", "dz", &f->a);
+    const char *second = render_time(f->rc, sun, "UTC", "dz", &f->a);
+    assert_int_equal(strlen(first), 125);
+    assert_int_equal(strlen(second), 128);
+    expect_str(render_time(f->rc, sat, "UTC", "dz", &f->a), first);
+    expect_str(render_time(f->rc, sun, "UTC", "dz", &f->a), second);
+}
+
 static void test_time_cache_eviction(void **state)
 {
     struct fixture *f = *state;
@@ -438,6 +453,7 @@ int main(void)
         T(test_time_locales_and_zones),
         T(test_time_daylight_saving),
         T(test_time_fallbacks),
+        T(test_time_long_text),
         T(test_time_cache_eviction),
         T(test_amounts),
         T(test_timezone_valid),
