@@ -4,6 +4,7 @@
 #   ./scripts/fuzz.sh             60 s per target
 #   ./scripts/fuzz.sh 45          45 s per target
 #   ./scripts/fuzz.sh -runs=N     N executions per target
+#   FUZZ_SEED=1 ...               the same mutations every run (the test command's)
 # fuzz/corpus/ is never written: each run works in build-fuzz/fuzz-out/<name>/,
 # where a crash, leak or timeout leaves its input (crash-*, leak-*,
 # timeout-*) and libFuzzer's log. Any of them fails the run. See
@@ -43,7 +44,7 @@ for t in $TARGETS; do
   echo "== fuzz_$t ($limit)"
   rc=0
   # shellcheck disable=SC2086
-  build-fuzz/fuzz/fuzz_"$t" "$limit" $dict -timeout=10 -max_len=8192 -print_final_stats=1 \
+  build-fuzz/fuzz/fuzz_"$t" "$limit" ${FUZZ_SEED:+-seed=$FUZZ_SEED} $dict -timeout=10 -max_len=8192 -print_final_stats=1 \
     -artifact_prefix="$dir/" "$dir/corpus" >"$dir/log" 2>&1 || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log")
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$dir/log")

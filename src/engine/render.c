@@ -104,13 +104,8 @@ bool render_locale_valid(const char *tag)
     return locale_id(tag, id, sizeof id);
 }
 
-static UDateFormat *open_date_format(const char *tag, const char *tz)
+static UDateFormat *open_date_format_in(const char *loc, const char *tz)
 {
-    char loc[ULOC_FULLNAME_CAPACITY];
-    if (!locale_id(tag, loc, sizeof loc))
-        snprintf(loc, sizeof loc, "%s", DEFAULT_LOCALE);
-    if (!render_timezone_valid(tz))
-        tz = "UTC";
     UErrorCode st = U_ZERO_ERROR;
     UDateTimePatternGenerator *gen = udatpg_open(loc, &st);
     if (U_FAILURE(st))
@@ -124,6 +119,20 @@ static UDateFormat *open_date_format(const char *tag, const char *tz)
     u_uastrcpy(utz, tz);
     UDateFormat *fmt = udat_open(UDAT_PATTERN, UDAT_PATTERN, loc, utz, -1, pattern, plen, &st);
     return U_SUCCESS(st) ? fmt : NULL;
+}
+
+/* A tag ICU parses may still name what it cannot format with (a made-up
+ * numbering system, "th-TH-u-nu-thaien"): times then come in the default
+ * locale, never empty. */
+static UDateFormat *open_date_format(const char *tag, const char *tz)
+{
+    char loc[ULOC_FULLNAME_CAPACITY];
+    if (!locale_id(tag, loc, sizeof loc))
+        snprintf(loc, sizeof loc, "%s", DEFAULT_LOCALE);
+    if (!render_timezone_valid(tz))
+        tz = "UTC";
+    UDateFormat *fmt = open_date_format_in(loc, tz);
+    return fmt ? fmt : open_date_format_in(DEFAULT_LOCALE, tz);
 }
 
 /* The slot for (tag, tz), made on first use; NULL when the names are too
