@@ -29,6 +29,18 @@ void pgp_text(struct pg_params *p, const char *s)
     p->n++;
 }
 
+const char *pg_int_array(struct arena *a, const int64_t *v, size_t n)
+{
+    struct buf b = BUF_INIT;
+    buf_addc(&b, '{');
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&b, "%s%" PRId64, i ? "," : "", v[i]);
+    buf_addc(&b, '}');
+    const char *s = arena_strndup(a, b.data, b.len);
+    buf_free(&b);
+    return s;
+}
+
 void pgp_bool(struct pg_params *p, bool b)
 {
     pgp_text(p, b ? "t" : "f");

@@ -25,7 +25,6 @@
 
 #define R(type) struct type *q = (struct type *)r
 
-static const char *int_array(struct arena *a, const int64_t *v, size_t n);
 
 /* A claim that finds the id taken and then the row gone (pruned in
  * between) claims again; more than this is not a race but a fault. */
@@ -218,7 +217,7 @@ static int push_devices(struct pg_conn *c, const struct decisions *d, struct are
     if (!n)
         return STORE_OK;
     struct pg_params p = PG_PARAMS_INIT;
-    pgp_text(&p, int_array(a, mids, n));
+    pgp_text(&p, pg_int_array(a, mids, n));
     PGresult *res = pg_q(c, SQL, &p);
     if (!res)
         return STORE_UNAVAILABLE;
@@ -363,38 +362,6 @@ int pg_insert_logged(struct pg_conn *c, const struct pg_new_notification *n, int
     return pg_feed_logged(c, n->mid, *seq);
 }
 
-static const char *popup_json(const struct event_view *ev, struct arena *a)
-{
-    json_t *conv = json_object_get(ev->data, "conversation");
-    json_t *msg = json_object_get(ev->data, "message");
-    struct buf b = BUF_INIT;
-    struct jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_key(&w, "conversation");
-    jw_obj(&w);
-    jw_kstr(&w, "id", json_string_value(json_object_get(conv, "id")));
-    jw_kstr(&w, "name", json_string_value(json_object_get(conv, "name")));
-    jw_obj_end(&w);
-    jw_key(&w, "message");
-    jw_obj(&w);
-    jw_kstr(&w, "id", json_string_value(json_object_get(msg, "id")));
-    jw_kstr(&w, "text", json_string_value(json_object_get(msg, "text")));
-    jw_obj_end(&w);
-    jw_key(&w, "from");
-    jw_obj(&w);
-    jw_kstr(&w, "kind", actor_kind_name(ev->actor_kind));
-    jw_kstr(&w, "id", ev->actor_id);
-    jw_kstr(&w, "name", ev->actor_name);
-    jw_obj_end(&w);
-    jw_kstr(&w, "event_id", ev->id);
-    jw_ktime(&w, "sent_at", ev->occurred_at);
-    jw_obj_end(&w);
-    const char *out = arena_strndup(a, b.data, b.len);
-    buf_free(&b);
-    return out;
-}
-
 /* One recipient of a notification-making (not grouped) event: the
  * notification, its outbox rows, and its announcement on the streams. */
 static int notify_one(struct pg_conn *c, struct st_event_ingest *q, const struct workspace *ws,
@@ -450,7 +417,7 @@ static int share_popup(struct pg_conn *c, struct st_event_ingest *q, struct aren
                               "VALUES ($1, $2::bigint[], $3, $4) RETURNING id";
     struct pg_params p = PG_PARAMS_INIT;
     pgp_int(&p, q->wid);
-    pgp_text(&p, int_array(a, q->popup_mids, q->npopups));
+    pgp_text(&p, pg_int_array(a, q->popup_mids, q->npopups));
     pgp_text(&p, q->popup);
     pgp_int(&p, q->received_at);
     PGresult *res = pg_q(c, SQL, &p);
@@ -517,7 +484,7 @@ int pg_event_ingest(struct pg_conn *c, struct store_req *r)
             q->popup_mids[q->npopups++] = x->member->mid;
     }
     if (q->npopups) {
-        q->popup = popup_json(ev, a);
+        q->popup = message_popup_json(ev, a);
         if ((rc = share_popup(c, q, a)) != STORE_OK)
             return rc;
     }
@@ -529,18 +496,6 @@ int pg_event_ingest(struct pg_conn *c, struct store_req *r)
     return STORE_OK;
 }
 
-/* "{1,2,3}": a bigint[] parameter. */
-static const char *int_array(struct arena *a, const int64_t *v, size_t n)
-{
-    struct buf b = BUF_INIT;
-    buf_addc(&b, '{');
-    for (size_t i = 0; i < n; i++)
-        buf_printf(&b, "%s%" PRId64, i ? "," : "", v[i]);
-    buf_addc(&b, '}');
-    const char *s = arena_strndup(a, b.data, b.len);
-    buf_free(&b);
-    return s;
-}
 
 /* The notifications an answer lists, in its order; those of members
  * deleted since are gone. */
@@ -559,7 +514,7 @@ static int event_notifications(struct pg_conn *c, struct st_event_get *q, int64_
     if (!count)
         return STORE_OK;
     struct pg_params p = PG_PARAMS_INIT;
-    pgp_text(&p, int_array(a, nids, count));
+    pgp_text(&p, pg_int_array(a, nids, count));
     pgp_int(&p, eid);
     pgp_int(&p, q->wid);
     PGresult *res = pg_q(c, SQL, &p);

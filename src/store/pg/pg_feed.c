@@ -378,18 +378,6 @@ int pg_feed_replay(struct pg_conn *c, struct store_req *r)
 
 /* ---- retention ---- */
 
-/* "{1,2,3}": a bigint[] parameter. */
-static const char *int_array(struct arena *a, const int64_t *v, size_t n)
-{
-    struct buf b = BUF_INIT;
-    buf_addc(&b, '{');
-    for (size_t i = 0; i < n; i++)
-        buf_printf(&b, "%s%" PRId64, i ? "," : "", v[i]);
-    buf_addc(&b, '}');
-    const char *s = arena_strndup(a, b.data, b.len);
-    buf_free(&b);
-    return s;
-}
 
 /* A growable list of int64 in an arena. */
 struct ints {
@@ -487,7 +475,7 @@ static int lock_owners(struct pg_conn *c, struct prune *pr)
     if (!pr->nid.n)
         return STORE_OK;
     struct pg_params p = PG_PARAMS_INIT;
-    pgp_text(&p, int_array(pr->a, pr->nid.v, pr->nid.n));
+    pgp_text(&p, pg_int_array(pr->a, pr->nid.v, pr->nid.n));
     PGresult *res = pg_q(c, SQL, &p);
     if (!res)
         return STORE_UNAVAILABLE;
@@ -557,8 +545,8 @@ static int delete_outbox(struct pg_conn *c, struct prune *pr, const struct gone 
     for (size_t i = 0; i < n; i++)
         nids[i] = g[i].nid;
     struct pg_params p = PG_PARAMS_INIT;
-    pgp_text(&p, int_array(pr->a, nids, n));
-    pgp_text(&p, int_array(pr->a, wids, n));
+    pgp_text(&p, pg_int_array(pr->a, nids, n));
+    pgp_text(&p, pg_int_array(pr->a, wids, n));
     const char *const sql[] = {ATTEMPTS, SINK, OUTBOX};
     for (size_t i = 0; i < sizeof sql / sizeof *sql; i++)
         if (pg_cmd(c, sql[i], &p, NULL) != STORE_OK)
@@ -576,9 +564,9 @@ static int delete_notifications(struct pg_conn *c, struct st_prune *q, struct pr
     if (!pr->nid.n)
         return STORE_OK;
     struct pg_params p = PG_PARAMS_INIT;
-    pgp_text(&p, int_array(pr->a, pr->nid.v, pr->nid.n));
-    pgp_text(&p, int_array(pr->a, pr->eid.v, pr->eid.n));
-    pgp_text(&p, int_array(pr->a, pr->wid.v, pr->wid.n));
+    pgp_text(&p, pg_int_array(pr->a, pr->nid.v, pr->nid.n));
+    pgp_text(&p, pg_int_array(pr->a, pr->eid.v, pr->eid.n));
+    pgp_text(&p, pg_int_array(pr->a, pr->wid.v, pr->wid.n));
     PGresult *res = pg_q(c, SQL, &p);
     if (!res)
         return STORE_UNAVAILABLE;
@@ -606,7 +594,7 @@ static int delete_keys(struct pg_conn *c, const char *sql, struct prune *pr,
     if (!keys->n)
         return STORE_OK;
     struct pg_params p = PG_PARAMS_INIT;
-    pgp_text(&p, int_array(pr->a, keys->v, keys->n));
+    pgp_text(&p, pg_int_array(pr->a, keys->v, keys->n));
     return pg_cmd(c, sql, &p, NULL);
 }
 
@@ -623,8 +611,8 @@ static int lower_counts(struct pg_conn *c, struct st_prune *q, struct prune *pr)
     if (!pr->mid.n)
         return STORE_OK;
     struct pg_params p = PG_PARAMS_INIT;
-    pgp_text(&p, int_array(pr->a, pr->mid.v, pr->mid.n));
-    pgp_text(&p, int_array(pr->a, pr->fall.v, pr->fall.n));
+    pgp_text(&p, pg_int_array(pr->a, pr->mid.v, pr->mid.n));
+    pgp_text(&p, pg_int_array(pr->a, pr->fall.v, pr->fall.n));
     PGresult *res = pg_q(c, SQL, &p);
     if (!res)
         return STORE_UNAVAILABLE;

@@ -51,6 +51,8 @@ struct pg_params {
 void pgp_int(struct pg_params *p, int64_t v);
 void pgp_text(struct pg_params *p, const char *s); /* NULL: SQL NULL */
 void pgp_bool(struct pg_params *p, bool b);
+/* "{1,2,3}": the text of a bigint[] parameter, in a. */
+const char *pg_int_array(struct arena *a, const int64_t *v, size_t n);
 void pgp_null(struct pg_params *p);
 /* bytea, sent in binary: b must stay valid until the statement has run */
 void pgp_bytes(struct pg_params *p, const void *b, size_t n);

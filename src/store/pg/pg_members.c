@@ -43,15 +43,11 @@ int pg_lock_members(struct pg_conn *c, const int64_t *mids, size_t n)
         "SELECT mid FROM members WHERE mid = ANY($1::bigint[]) ORDER BY mid FOR UPDATE";
     if (n == 0)
         return STORE_OK;
-    struct buf arr = BUF_INIT;
-    buf_addc(&arr, '{');
-    for (size_t i = 0; i < n; i++)
-        buf_printf(&arr, "%s%" PRId64, i ? "," : "", mids[i]);
-    buf_addc(&arr, '}');
+    struct arena a = ARENA_INIT;
     struct pg_params p = PG_PARAMS_INIT;
-    pgp_text(&p, arr.data);
+    pgp_text(&p, pg_int_array(&a, mids, n));
     int rc = pg_cmd(c, SQL, &p, NULL);
-    buf_free(&arr);
+    arena_reset(&a);
     return rc;
 }
 

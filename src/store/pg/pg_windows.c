@@ -86,18 +86,6 @@ static const char *merge_sender(const char *senders_json, const char *name, stru
     return out;
 }
 
-/* "{1,2,3}": a bigint[] parameter. */
-static const char *id_array(const int64_t *ids, size_t n, struct arena *a)
-{
-    struct buf b = BUF_INIT;
-    buf_addc(&b, '{');
-    for (size_t i = 0; i < n; i++)
-        buf_printf(&b, "%s%" PRId64, i ? "," : "", ids[i]);
-    buf_addc(&b, '}');
-    const char *out = arena_strndup(a, b.data, b.len);
-    buf_free(&b);
-    return out;
-}
 
 /* The member as they are now: *found false when gone. */
 static int load_member(struct pg_conn *c, int64_t mid, struct arena *a, struct member *m,
@@ -360,7 +348,7 @@ static int due_windows(struct pg_conn *c, int64_t now, int limit, const int64_t 
         "AND mid = ANY($2::bigint[]) ORDER BY closes_at, id LIMIT $3 FOR UPDATE SKIP LOCKED";
     struct pg_params p = PG_PARAMS_INIT;
     pgp_int(&p, now);
-    pgp_text(&p, id_array(mids, nmids, a));
+    pgp_text(&p, pg_int_array(a, mids, nmids));
     pgp_int(&p, limit);
     PGresult *res = pg_q(c, SQL, &p);
     if (!res)

@@ -126,38 +126,6 @@ int sq_publish_new(struct sq_conn *c, const struct new_notification *n, int64_t 
     return STORE_OK;
 }
 
-static const char *popup_json(const struct event_view *ev, struct arena *a)
-{
-    json_t *conv = json_object_get(ev->data, "conversation");
-    json_t *msg = json_object_get(ev->data, "message");
-    struct buf b = BUF_INIT;
-    struct jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_key(&w, "conversation");
-    jw_obj(&w);
-    jw_kstr(&w, "id", json_string_value(json_object_get(conv, "id")));
-    jw_kstr(&w, "name", json_string_value(json_object_get(conv, "name")));
-    jw_obj_end(&w);
-    jw_key(&w, "message");
-    jw_obj(&w);
-    jw_kstr(&w, "id", json_string_value(json_object_get(msg, "id")));
-    jw_kstr(&w, "text", json_string_value(json_object_get(msg, "text")));
-    jw_obj_end(&w);
-    jw_key(&w, "from");
-    jw_obj(&w);
-    jw_kstr(&w, "kind", actor_kind_name(ev->actor_kind));
-    jw_kstr(&w, "id", ev->actor_id);
-    jw_kstr(&w, "name", ev->actor_name);
-    jw_obj_end(&w);
-    jw_kstr(&w, "event_id", ev->id);
-    jw_ktime(&w, "sent_at", ev->occurred_at);
-    jw_obj_end(&w);
-    const char *out = arena_strndup(a, b.data, b.len);
-    buf_free(&b);
-    return out;
-}
-
 int sq_event_ingest(struct sq_conn *c, struct store_req *r)
 {
     R(st_event_ingest);
@@ -231,7 +199,7 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
             return rc;
     }
     if (q->npopups)
-        q->popup = popup_json(ev, a);
+        q->popup = message_popup_json(ev, a);
 
     struct buf out = BUF_INIT;
     outcome_json(ev, q->received_at, &d, nids, closes, &out);
