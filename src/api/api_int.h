@@ -51,6 +51,7 @@ struct api_call {
     enum need cred; /* what the request authenticated as */
     struct workspace ws; /* API key and member token */
     struct member me;    /* member token */
+    const char *key_id;  /* API key: its id (in arena) */
     json_t *body;        /* parsed body, owned */
     int64_t now;         /* ms, from the clock, when the request arrived */
 };
@@ -62,9 +63,14 @@ const struct metrics_route *api_route_labels(size_t *n);
 /* answers */
 void api_reply(struct api_call *call, int status, struct buf *body); /* frees body */
 void api_reply_empty(struct api_call *call, int status);
+/* api_reply with another Content-Type; the body ends as given. */
+void api_reply_typed(struct api_call *call, int status, const char *content_type,
+                     struct buf *body);
 void api_error(struct api_call *call, int status, const char *code, const char *field,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void api_store_error(struct api_call *call, int rc);
+/* Who the call acts as, for the audit trail: the API key or the member. */
+struct audit_by api_audit_by(const struct api_call *call);
 /* A list answer, {"<key>": [...], ...}: api_list_open answers the store's
  * error itself (false), or starts the object and its array in b; the
  * caller writes the items, closes the array (jw_arr_end) and may add
@@ -131,6 +137,8 @@ void h_conversation_read(struct api_call *call);
 void h_test_clock_post(struct api_call *call);
 void h_deliveries_list(struct api_call *call);
 void h_dev_sink(struct api_call *call);
+void h_audit_list(struct api_call *call);
+void h_audit_export(struct api_call *call);
 void h_vapid_key(struct api_call *call);
 void h_ui_file(struct api_call *call);
 void h_ui_index(struct api_call *call);
@@ -149,6 +157,7 @@ int64_t api_last_event_id(struct http_request *req);
 /* opaque cursors (cursor.c): the feed's use its filter as `filter`; the
  * delivery log's use CURSOR_DELIVERIES, so one is never taken for the other */
 #define CURSOR_DELIVERIES 16
+#define CURSOR_AUDIT 17
 int cursor_encode(int filter, int64_t nid, char *out, size_t cap);
 int cursor_decode(const char *s, int filter, int64_t *nid);
 

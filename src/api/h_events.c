@@ -76,6 +76,7 @@ void h_event_post(struct api_call *call)
     job->q.wid = call->ws.wid;
     job->q.ev = &job->ev;
     job->q.received_at = call->now;
+    job->q.by = api_audit_by(call);
     store_submit(call->api->store, &job->q.base);
 }
 

@@ -157,6 +157,7 @@ void h_feed_patch(struct api_call *call)
     q->nid = nid;
     q->state = s;
     q->now = call->now;
+    q->by = api_audit_by(call);
     store_submit(call->api->store, &q->base);
 }
 
@@ -186,5 +187,6 @@ void h_feed_read_all(struct api_call *call)
     q->mid = call->me.mid;
     q->wid = call->ws.wid;
     q->now = call->now;
+    q->by = api_audit_by(call);
     store_submit(call->api->store, &q->base);
 }

@@ -95,7 +95,8 @@ void h_conversation_read(struct api_call *call)
     struct st_conv_read *q = API_REQ(call, st_conv_read, ST_CONV_READ, on_read);
     q->wid = call->ws.wid;
     q->conversation_id = conv;
-    q->read_at = call->now;
+    q->read_at = q->now = call->now;
+    q->by = api_audit_by(call);
     json_t *at = json_object_get(body, "read_at");
     if (at && !json_is_null(at) &&
         (!json_is_string(at) || rfc3339_parse(json_string_value(at), &q->read_at) != 0)) {

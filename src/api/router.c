@@ -61,6 +61,8 @@ static const struct route ROUTES[] = {
     ROUTE(HTTP_VERB_POST, "/v1/conversations/{id}/read", NEED_WORKSPACE, h_conversation_read),
     ROUTE(HTTP_VERB_GET, "/v1/deliveries", NEED_WORKSPACE, h_deliveries_list),
     ROUTE(HTTP_VERB_GET, "/v1/dev/sink", NEED_WORKSPACE_OR_ADMIN, h_dev_sink),
+    ROUTE(HTTP_VERB_GET, "/v1/audit", NEED_WORKSPACE, h_audit_list),
+    ROUTE(HTTP_VERB_GET, "/v1/audit/export", NEED_WORKSPACE, h_audit_export),
     ROUTE(HTTP_VERB_GET, "/ui/{file}", NEED_NONE, h_ui_file),
     DEMO_ONLY(HTTP_VERB_GET, "/ui/", NEED_NONE, h_ui_index),
     DEMO_ONLY(HTTP_VERB_GET, "/", NEED_NONE, h_root),
@@ -122,6 +124,14 @@ void api_reply(struct api_call *call, int status, struct buf *body)
         buf_free(body);
 }
 
+void api_reply_typed(struct api_call *call, int status, const char *content_type,
+                     struct buf *body)
+{
+    release(call);
+    http_respond(call->req, status, content_type, body->data ? body->data : "", body->len);
+    buf_free(body);
+}
+
 void api_reply_empty(struct api_call *call, int status)
 {
     release(call);
@@ -154,6 +164,18 @@ void api_store_error(struct api_call *call, int rc)
     default:
         http_add_header(call->req, "Retry-After", "1");
         api_error(call, 503, "unavailable", NULL, "storage is unavailable; retry shortly");
+    }
+}
+
+struct audit_by api_audit_by(const struct api_call *call)
+{
+    switch (call->cred) {
+    case NEED_MEMBER:
+        return (struct audit_by){AUDIT_BY_MEMBER, call->me.id};
+    case NEED_WORKSPACE:
+        return (struct audit_by){AUDIT_BY_API_KEY, call->key_id};
+    default:
+        return (struct audit_by){AUDIT_BY_HERALD, NULL};
     }
 }
 
@@ -304,6 +326,7 @@ static void on_auth_key(struct store_req *r)
     }
     call->cred = NEED_WORKSPACE;
     call->ws = q->ws;
+    call->key_id = q->key_id;
     if (call->route->need != NEED_WORKSPACE && call->route->need != NEED_WORKSPACE_OR_ADMIN) {
         wrong_kind(call);
         return;

@@ -40,5 +40,7 @@ int event_validate(json_t *body, struct event_view *ev, struct event_error *err)
 const char *actor_kind_name(enum actor_kind k);
 /* "booking page", "website widget", ... for a source, or NULL. */
 const char *source_label(const char *source);
+/* data.conversation.id of a message event, or NULL. */
+const char *event_conversation_id(const struct event_view *ev);
 
 #endif

@@ -24,6 +24,11 @@ const char *actor_kind_name(enum actor_kind k)
     return names[k];
 }
 
+const char *event_conversation_id(const struct event_view *ev)
+{
+    return json_string_value(json_object_get(json_object_get(ev->data, "conversation"), "id"));
+}
+
 const char *source_label(const char *source)
 {
     for (int i = 0; source && SOURCES[i]; i++)

@@ -20,6 +20,7 @@
 
 #include "core/arena.h"
 #include "core/crypto.h"
+#include "engine/audit.h"
 #include "engine/event.h"
 #include "engine/model.h"
 
@@ -45,6 +46,7 @@ enum store_op {
     ST_OUTBOX_CLAIM, ST_OUTBOX_RESULT, ST_SINK_SEND, ST_DELIVERIES_LIST, ST_SINK_LIST,
     ST_DEVICE_PUT, ST_DEVICE_LIST, ST_DEVICE_DELETE,
     ST_POPUP_GET, /* postgresql only: another node's message pop-up */
+    ST_AUDIT_LIST,
     ST_OP_COUNT
 };
 
@@ -224,9 +226,17 @@ struct feed_update {
 
 enum ingest_result { INGEST_CREATED, INGEST_DUPLICATE, INGEST_CONFLICT };
 
+/* Who asked for a change, for the audit trail (engine/audit.h): kind is
+ * an enum audit_actor_kind; id the API key's id or the member's id. */
+struct audit_by {
+    int kind;
+    const char *id;
+};
+
 struct st_event_ingest {
     struct store_req base;
     int64_t wid;
+    struct audit_by by;               /* the key that posted it */
     const struct event_view *ev;
     const char *data_json;            /* canonical text of ev->data */
     uint8_t body_sha256[SHA256_LEN];  /* of the canonical whole body */
@@ -435,6 +445,7 @@ struct st_feed_page {
 struct st_notif_state {
     struct store_req base;
     int64_t mid, wid, nid, now;
+    struct audit_by by;
     int state;
     int old_state;
     int64_t unread;
@@ -445,6 +456,7 @@ struct st_notif_state {
 struct st_read_all {
     struct store_req base;
     int64_t mid, wid, now;
+    struct audit_by by;
     int64_t changed, unread;
     struct feed_update update; /* when changed > 0 */
 };
@@ -487,7 +499,8 @@ struct st_conv_read {
     int64_t wid, mid;        /* mid 0: look member_id up */
     const char *member_id;
     const char *conversation_id;
-    int64_t read_at;
+    int64_t read_at, now;
+    struct audit_by by;
     bool window_open, suppressed;
 };
 
@@ -497,6 +510,7 @@ struct st_prune {
     int max_events;
     int64_t events_deleted, notifications_deleted;
     int64_t devices_deleted;     /* unused for 270 days */
+    int64_t audit_deleted;       /* audit entries past retention */
     struct feed_update *updates; /* UPD_COUNT for members whose unread count fell */
     size_t n;
 };
@@ -512,6 +526,26 @@ struct st_popup_get {
     int64_t *mids; /* who sees it */
     size_t n;
     const char *json;
+};
+
+/* A page of a workspace's audit trail, oldest first, in (at, id) order.
+ * member_id narrows by the index; action, event_id and nid are checked on
+ * the rows read, of which at most `scan` are read per page, so a rare
+ * filter cannot make one page read the whole trail: the page may then come
+ * back short with more set, and the cursor goes on from the last row read. */
+struct st_audit_list {
+    struct store_req base;
+    int64_t wid;
+    const char *member_id, *event_id; /* NULL: any */
+    int64_t nid;                      /* 0: any */
+    int action;                       /* 0: any */
+    int64_t since, until;             /* at >= since, at < until (until 0: none) */
+    int64_t after_id;                 /* the cursor: after this entry (0: from the start) */
+    int limit, scan;
+    struct audit_entry *items;
+    size_t n;
+    bool more;
+    int64_t last_id;                  /* the last entry read: the next cursor when more */
 };
 
 struct st_meta_set {

@@ -161,7 +161,8 @@ static void on_pruned(struct store_req *r)
     struct upkeep *u = r->arg;
     u->pruning = false;
     bool more = r->rc == STORE_OK && (q->events_deleted == q->max_events ||
-                                      q->devices_deleted == q->max_events);
+                                      q->devices_deleted == q->max_events ||
+                                      q->audit_deleted == q->max_events);
     if (r->rc == STORE_OK) {
         live_publish(u->hub, q->updates, q->n);
         if (q->events_deleted)
@@ -170,6 +171,8 @@ static void on_pruned(struct store_req *r)
         if (q->devices_deleted)
             hlog_info("retention: removed %lld devices unused for 270 days",
                       (long long)q->devices_deleted);
+        if (q->audit_deleted)
+            hlog_info("retention: removed %lld audit entries", (long long)q->audit_deleted);
     } else if (u->run_phase == 2) {
         u->run_rc = r->rc;
     }

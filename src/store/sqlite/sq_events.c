@@ -160,14 +160,27 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
     int64_t *nids = ARENA_NEW_N(a, int64_t, d.n ? d.n : 1);
     int64_t *closes = grouped ? ARENA_NEW_N(a, int64_t, d.n ? d.n : 1) : NULL;
     q->popup_mids = ARENA_NEW_N(a, int64_t, d.n ? d.n : 1);
+    struct audit_write au = {q->wid, q->received_at, 0, q->by.kind, q->by.id, 0, NULL, 0, ev->id,
+                             0, 0, NULL};
     for (size_t i = 0; i < d.n; i++) {
         struct decision *x = &d.v[i];
-        if (x->skip)
+        au.member_id = x->member_id;
+        au.nid = 0;
+        if (x->skip) {
+            au.action = AU_SKIPPED;
+            au.detail = audit_detail_reason(a, x->skip);
+            if ((rc = sq_audit_add(c, &au)) != STORE_OK)
+                return rc;
             continue;
+        }
         if (grouped) {
             rc = sq_window_add(c, &ws, x->member, ev, eid, x->channels, q->received_at, &updates,
                                &closes[i], &q->deliveries);
             if (rc != STORE_OK)
+                return rc;
+            au.action = AU_GROUPED;
+            au.detail = audit_detail_grouped(a, event_conversation_id(ev), closes[i]);
+            if ((rc = sq_audit_add(c, &au)) != STORE_OK)
                 return rc;
             if (!q->next_close_at || closes[i] < q->next_close_at)
                 q->next_close_at = closes[i];
@@ -183,6 +196,11 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
         if ((rc = sq_insert_notification(c, &n, &nids[i])) != STORE_OK)
             return rc;
         q->notifications++;
+        au.action = AU_CREATED;
+        au.nid = nids[i];
+        au.detail = audit_detail_created(a, ev->type->name, x->category, x->channels, x->reasons);
+        if ((rc = sq_audit_add(c, &au)) != STORE_OK)
+            return rc;
         bool outbox;
         if ((rc = sq_outbox_wanted(c, x->channels, x->member->mid, &outbox)) != STORE_OK)
             return rc;

@@ -73,7 +73,7 @@ int sq_notif_state(struct sq_conn *c, struct store_req *r)
 {
     R(st_notif_state);
     static const char GET[] =
-        "SELECT n.state, m.unread FROM notifications n JOIN members m ON m.mid = n.mid "
+        "SELECT n.state, m.unread, n.eid FROM notifications n JOIN members m ON m.mid = n.mid "
         "WHERE n.nid = ?1 AND n.mid = ?2 AND n.wid = ?3 AND n.in_app = 1";
     static const char SET[] = "UPDATE notifications SET state = ?2, state_at = ?3 WHERE nid = ?1";
     sqlite3_stmt *st = sq_prep(c, GET);
@@ -87,6 +87,7 @@ int sq_notif_state(struct sq_conn *c, struct store_req *r)
         return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_fail(c, "notification");
     q->old_state = sqlite3_column_int(st, 0);
     q->unread = sqlite3_column_int64(st, 1);
+    int64_t eid = sqlite3_column_int64(st, 2);
     sqlite3_reset(st);
     q->changed = q->old_state != q->state;
     if (!q->changed)
@@ -100,6 +101,11 @@ int sq_notif_state(struct sq_conn *c, struct store_req *r)
     if (sqlite3_step(st) != SQLITE_DONE)
         return sq_fail(c, "notification state");
     sqlite3_reset(st);
+    struct audit_write au = {q->wid, q->now, audit_action_of_state(q->state), q->by.kind,
+                             q->by.id, q->mid, NULL, eid, NULL, q->nid, 0,
+                             audit_detail_state(r->arena, q->old_state, NULL)};
+    if ((rc = sq_audit_add(c, &au)) != STORE_OK)
+        return rc;
     struct feed_change fc = {.mid = q->mid, .kind = CHANGE_STATE, .nid = q->nid,
                              .state = q->state, .at = q->now,
                              .unread_delta = (q->state == NS_UNREAD) - (q->old_state == NS_UNREAD)};
@@ -116,7 +122,27 @@ int sq_read_all(struct sq_conn *c, struct store_req *r)
     R(st_read_all);
     static const char SQL[] = "UPDATE notifications SET state = 1, state_at = ?3 "
                               "WHERE mid = ?1 AND wid = ?2 AND in_app = 1 AND state = 0";
-    sqlite3_stmt *st = sq_prep(c, SQL);
+    /* The trail has one entry per item read, as if each were read alone. */
+    static const char AUDIT[] =
+        "INSERT INTO audit(wid, at, action, actor_kind, actor_id, member_id, event_id, nid, "
+        "  detail) "
+        "SELECT n.wid, ?3, ?4, ?5, ?6, m.id, e.id, n.nid, ?7 FROM notifications n "
+        "JOIN members m ON m.mid = n.mid LEFT JOIN events e ON e.eid = n.eid "
+        "WHERE n.mid = ?1 AND n.wid = ?2 AND n.in_app = 1 AND n.state = 0 ORDER BY n.nid";
+    sqlite3_stmt *st = sq_prep(c, AUDIT);
+    if (!st)
+        return STORE_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, q->mid);
+    sqlite3_bind_int64(st, 2, q->wid);
+    sqlite3_bind_int64(st, 3, q->now);
+    sqlite3_bind_int(st, 4, AU_READ);
+    sqlite3_bind_int(st, 5, q->by.kind);
+    sq_bind_text(st, 6, q->by.id);
+    sq_bind_text(st, 7, audit_detail_state(r->arena, NS_UNREAD, "read_all"));
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return sq_fail(c, "read all audit");
+    sqlite3_reset(st);
+    st = sq_prep(c, SQL);
     if (!st)
         return STORE_UNAVAILABLE;
     sqlite3_bind_int64(st, 1, q->mid);
@@ -329,7 +355,7 @@ static int prune_notification(struct sq_conn *c, int64_t nid, int64_t eid, int64
 int sq_prune(struct sq_conn *c, struct store_req *r)
 {
     R(st_prune);
-    q->events_deleted = q->notifications_deleted = 0;
+    q->events_deleted = q->notifications_deleted = q->audit_deleted = 0;
     q->n = 0;
     static const char OLD_EVENTS[] =
         "SELECT e.eid, e.outcome, e.wid FROM workspaces w CROSS JOIN events e "
@@ -419,6 +445,8 @@ int sq_prune(struct sq_conn *c, struct store_req *r)
         return sq_fail(c, "prune devices");
     sqlite3_reset(st);
     q->devices_deleted = sqlite3_changes(c->db);
+    if ((rc = sq_audit_prune(c, q->now, q->max_events, &q->audit_deleted)) != STORE_OK)
+        return rc;
     q->updates = ARENA_NEW_N(r->arena, struct feed_update, t->n + 1);
     for (size_t i = 0; i < t->n; i++)
         q->updates[q->n++] = (struct feed_update){t->mid[i], 0, t->unread[i], UPD_COUNT, NULL};

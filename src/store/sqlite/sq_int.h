@@ -216,4 +216,9 @@ int sq_workspace_by_wid(struct sq_conn *c, int64_t wid, struct arena *a, struct 
 #define SQ_MEMBER_NCOLS 18
 void sq_load_member(sqlite3_stmt *st, int col, struct arena *a, struct member *m);
 
+/* the audit trail (sq_audit.c) */
+int sq_audit_add(struct sq_conn *c, const struct audit_write *e);
+int sq_audit_list(struct sq_conn *c, struct store_req *r);
+int sq_audit_prune(struct sq_conn *c, int64_t now, int max, int64_t *deleted);
+
 #endif

@@ -233,22 +233,36 @@ static int fallback_allowed(struct sq_conn *c, int64_t sms_id, bool *allowed)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "fallback setting");
 }
 
+/* The trail's entry for a delivery that will not be sent. */
+static int audit_skip(struct sq_conn *c, const struct delivery *d, const char *reason,
+                      int64_t now, struct arena *a)
+{
+    struct audit_write au = {d->wid, now, AU_DELIVERY_SKIPPED, AUDIT_BY_HERALD, NULL, d->mid,
+                             d->member_id, d->eid, d->event_id, d->nid, d->id,
+                             audit_detail_delivery_skipped(a, d->channel, reason)};
+    return sq_audit_add(c, &au);
+}
+
 /* A delivery that will not be sent, and its held fallback with it. */
-static int skip(struct sq_conn *c, int64_t id, const char *reason, int64_t now)
+static int skip(struct sq_conn *c, const struct delivery *d, const char *reason, int64_t now,
+                struct arena *a)
 {
     sqlite3_stmt *st = sq_prep(c, "UPDATE deliveries SET status = 5, reason = ?2, "
                                   "updated_at = ?3 WHERE id = ?1");
     if (!st)
         return STORE_UNAVAILABLE;
-    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 1, d->id);
     sq_bind_text(st, 2, reason);
     sqlite3_bind_int64(st, 3, now);
     int rc = step_update(c, st, "skip");
-    return rc == STORE_OK ? settle_fallback(c, id, false, now) : rc;
+    if (rc == STORE_OK)
+        rc = audit_skip(c, d, reason, now, a);
+    return rc == STORE_OK ? settle_fallback(c, d->id, false, now) : rc;
 }
 
 /* Pays for an SMS; false (and the delivery skipped) when the balance cannot. */
-static int charge(struct sq_conn *c, const struct delivery *d, int64_t now, bool *paid)
+static int charge(struct sq_conn *c, const struct delivery *d, int64_t now, bool *paid,
+                  struct arena *a)
 {
     static const char DEBIT[] = "UPDATE workspaces SET credits = credits - ?2 "
                                 "WHERE wid = ?1 AND credits >= ?2 RETURNING credits, "
@@ -296,7 +310,8 @@ static int charge(struct sq_conn *c, const struct delivery *d, int64_t now, bool
         return STORE_UNAVAILABLE;
     sqlite3_bind_int64(st, 1, d->id);
     sqlite3_bind_int64(st, 2, now);
-    if ((rc = step_update(c, st, "skip")) != STORE_OK)
+    if ((rc = step_update(c, st, "skip")) != STORE_OK ||
+        (rc = audit_skip(c, d, "insufficient_credits", now, a)) != STORE_OK)
         return rc;
     bool fallback;
     if ((rc = fallback_allowed(c, d->id, &fallback)) != STORE_OK)
@@ -364,13 +379,13 @@ int sq_outbox_claim(struct sq_conn *c, struct store_req *r)
             }
             sqlite3_reset(st);
             if (why) { /* they (or that device) receive nothing */
-                if ((rc = skip(c, d->id, why, q->now)) != STORE_OK)
+                if ((rc = skip(c, d, why, q->now, a)) != STORE_OK)
                     return rc;
                 continue;
             }
             if (d->channel == CH_SMS && !charged) {
                 bool paid = false;
-                if ((rc = charge(c, d, q->now, &paid)) != STORE_OK)
+                if ((rc = charge(c, d, q->now, &paid, a)) != STORE_OK)
                     return rc;
                 if (!paid)
                     continue;
@@ -417,12 +432,19 @@ int sq_outbox_claim(struct sq_conn *c, struct store_req *r)
 
 /* ---- results ---- */
 
-/* The claim a result answers must be the row's current one. */
-static int current_claim(struct sq_conn *c, int64_t id, int64_t claims, int *status,
-                         int *attempts, int *channel, bool *current)
+/* What a result needs of its delivery row. */
+struct claimed {
+    int status, attempts, channel;
+    bool current; /* the claim a result answers must be the row's current one */
+    int64_t wid, mid, eid, nid;
+    const char *provider;
+};
+
+static int current_claim(struct sq_conn *c, int64_t id, int64_t claims, struct arena *a,
+                         struct claimed *k)
 {
-    sqlite3_stmt *st = sq_prep(c, "SELECT status, claims, attempts, channel FROM deliveries "
-                                  "WHERE id = ?1");
+    sqlite3_stmt *st = sq_prep(c, "SELECT status, claims, attempts, channel, wid, mid, eid, "
+                                  "nid, provider FROM deliveries WHERE id = ?1");
     if (!st)
         return STORE_UNAVAILABLE;
     sqlite3_bind_int64(st, 1, id);
@@ -431,28 +453,39 @@ static int current_claim(struct sq_conn *c, int64_t id, int64_t claims, int *sta
         sqlite3_reset(st);
         return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_fail(c, "delivery");
     }
-    *status = sqlite3_column_int(st, 0);
-    *current = *status == DS_SENDING && sqlite3_column_int64(st, 1) == claims;
-    *attempts = sqlite3_column_int(st, 2);
-    *channel = sqlite3_column_int(st, 3);
+    k->status = sqlite3_column_int(st, 0);
+    k->current = k->status == DS_SENDING && sqlite3_column_int64(st, 1) == claims;
+    k->attempts = sqlite3_column_int(st, 2);
+    k->channel = sqlite3_column_int(st, 3);
+    k->wid = sqlite3_column_int64(st, 4);
+    k->mid = sqlite3_column_int64(st, 5);
+    k->eid = sqlite3_column_int64(st, 6);
+    k->nid = sqlite3_column_int64(st, 7);
+    k->provider = sq_text(st, 8, a);
     sqlite3_reset(st);
     return STORE_OK;
 }
 
-static int add_attempt(struct sq_conn *c, int64_t id, int n, int64_t at, bool ok,
-                       const char *answer, int64_t latency_ms)
+/* An attempt goes to the delivery's log and to the audit trail. */
+static int add_attempt(struct sq_conn *c, int64_t id, const struct claimed *k,
+                       const struct audit_attempt *t, int64_t at, struct arena *a)
 {
     sqlite3_stmt *st = sq_prep(c, "INSERT INTO delivery_attempts(did, n, at, ok, answer, "
                                   "latency_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!st)
         return STORE_UNAVAILABLE;
     sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int(st, 2, n);
+    sqlite3_bind_int(st, 2, t->attempt);
     sqlite3_bind_int64(st, 3, at);
-    sqlite3_bind_int(st, 4, ok);
-    sq_bind_text(st, 5, answer);
-    sqlite3_bind_int64(st, 6, latency_ms);
-    return step_update(c, st, "attempt");
+    sqlite3_bind_int(st, 4, t->ok);
+    sq_bind_text(st, 5, t->answer);
+    sqlite3_bind_int64(st, 6, t->latency_ms);
+    int rc = step_update(c, st, "attempt");
+    if (rc != STORE_OK)
+        return rc;
+    struct audit_write au = {k->wid, at, AU_ATTEMPT, AUDIT_BY_HERALD, NULL, k->mid, NULL, k->eid,
+                             NULL, k->nid, id, audit_detail_attempt(a, t)};
+    return sq_audit_add(c, &au);
 }
 
 /* The push service said the credential is no more: the device goes, and
@@ -487,13 +520,13 @@ static int forget_device(struct sq_conn *c, int64_t delivery, const char *token,
 int sq_outbox_result(struct sq_conn *c, struct store_req *r)
 {
     R(st_outbox_result);
-    int status, attempts, channel;
-    bool current;
-    int rc = current_claim(c, q->id, q->claims, &status, &attempts, &channel, &current);
+    struct claimed k;
+    int rc = current_claim(c, q->id, q->claims, r->arena, &k);
     if (rc != STORE_OK)
         return rc;
+    int status = k.status, attempts = k.attempts, channel = k.channel;
     q->status = status;
-    if (!current)
+    if (!k.current)
         return STORE_OK; /* a stale claim: its successor decides */
     if (q->config_error) {
         /* Our settings failed, not the message: it waits, no attempt spent. */
@@ -510,15 +543,16 @@ int sq_outbox_result(struct sq_conn *c, struct store_req *r)
         return rc;
     }
     attempts++;
-    if ((rc = add_attempt(c, q->id, attempts, q->now, q->ok, q->answer, q->latency_ms)) !=
-        STORE_OK)
-        return rc;
     if (q->ok)
         status = DS_SENT;
     else if (q->permanent || attempts >= q->max_attempts)
         status = DS_DEAD;
     else
         status = DS_FAILED;
+    struct audit_attempt t = {channel, attempts, status, q->ok, k.provider, q->answer,
+                              q->latency_ms, status == DS_FAILED ? q->retry_at : 0};
+    if ((rc = add_attempt(c, q->id, &k, &t, q->now, r->arena)) != STORE_OK)
+        return rc;
     sqlite3_stmt *st = sq_prep(c,
         "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4, reason = ?5, "
         "message_id = coalesce(?6, message_id), updated_at = ?7 WHERE id = ?1");
@@ -548,13 +582,12 @@ int sq_outbox_result(struct sq_conn *c, struct store_req *r)
 int sq_sink_send(struct sq_conn *c, struct store_req *r)
 {
     R(st_sink_send);
-    int status, attempts, channel;
-    bool current;
-    int rc = current_claim(c, q->id, q->claims, &status, &attempts, &channel, &current);
+    struct claimed k;
+    int rc = current_claim(c, q->id, q->claims, r->arena, &k);
     if (rc != STORE_OK)
         return rc;
-    q->status = status;
-    if (!current)
+    q->status = k.status;
+    if (!k.current)
         return STORE_OK;
     sqlite3_stmt *st = sq_prep(c,
         "INSERT INTO sink(wid, did, mid, channel, to_addr, subject, body, html, data, at) "
@@ -566,8 +599,9 @@ int sq_sink_send(struct sq_conn *c, struct store_req *r)
     sqlite3_bind_int64(st, 2, q->now);
     if ((rc = step_update(c, st, "sink")) != STORE_OK)
         return rc;
-    if ((rc = add_attempt(c, q->id, attempts + 1, q->now, true, "recorded by the sink", 0)) !=
-        STORE_OK)
+    struct audit_attempt t = {k.channel, k.attempts + 1, DS_SENT, true, k.provider,
+                              "recorded by the sink", 0, 0};
+    if ((rc = add_attempt(c, q->id, &k, &t, q->now, r->arena)) != STORE_OK)
         return rc;
     st = sq_prep(c, "UPDATE deliveries SET status = 2, attempts = attempts + 1, reason = NULL, "
                     "next_at = ?2, updated_at = ?2 WHERE id = ?1");
@@ -578,7 +612,7 @@ int sq_sink_send(struct sq_conn *c, struct store_req *r)
     if ((rc = step_update(c, st, "sink sent")) != STORE_OK)
         return rc;
     q->status = DS_SENT;
-    return channel == CH_SMS ? settle_fallback(c, q->id, false, q->now) : STORE_OK;
+    return k.channel == CH_SMS ? settle_fallback(c, q->id, false, q->now) : STORE_OK;
 }
 
 /* ---- reading ---- */

@@ -300,6 +300,29 @@ static const char *const MIGRATIONS[] = {
     /* A push's data for the app: which notification, what type, where. */
     "ALTER TABLE deliveries ADD COLUMN data TEXT;"
     "ALTER TABLE sink ADD COLUMN data TEXT;",
+
+    /* 5: the audit trail (engine/audit.h). Append-only: rows are added by
+     * the transaction that makes each step, and only retention deletes
+     * them. Pages read in (at, id) order, per workspace or per member;
+     * retention deletes by (wid, at). Ids and names, not keys, so an entry
+     * outlives the member and the event it names. */
+    "CREATE TABLE audit("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  wid INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  action INTEGER NOT NULL,"
+    "  actor_kind INTEGER NOT NULL,"
+    "  actor_id TEXT,"
+    "  member_id TEXT,"
+    "  event_id TEXT,"
+    "  nid INTEGER,"
+    "  did INTEGER,"
+    "  detail TEXT"
+    ");"
+    "CREATE INDEX audit_time ON audit(wid, at);"
+    "CREATE INDEX audit_member ON audit(wid, member_id, at);"
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE ON audit "
+    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof *MIGRATIONS))

@@ -56,6 +56,7 @@ const struct sq_op SQ_OPS[ST_OP_COUNT] = {
     [ST_SINK_SEND] = {sq_sink_send, true},
     [ST_DELIVERIES_LIST] = {sq_deliveries_list, false},
     [ST_SINK_LIST] = {sq_sink_list, false},
+    [ST_AUDIT_LIST] = {sq_audit_list, false},
     [ST_DEVICE_PUT] = {sq_device_put, true},
     [ST_DEVICE_LIST] = {sq_device_list, false},
     [ST_DEVICE_DELETE] = {sq_device_delete, true},

@@ -112,8 +112,12 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
     if (sqlite3_changes(c->db) == 0)
         return STORE_OK;
     *closed = true;
-    if (was_read)
-        return STORE_OK;
+    struct audit_write au = {wid, now, AU_SUPPRESSED, AUDIT_BY_HERALD, NULL, mid, NULL, last_eid,
+                             NULL, 0, 0, NULL};
+    if (was_read) {
+        au.detail = audit_detail_grouped_reason(a, conv_id, "read_in_time");
+        return sq_audit_add(c, &au);
+    }
 
     /* The member as they are now: gone or inactive members get nothing. */
     static const char MEMBER[] = "SELECT " SQ_MEMBER_COLS " FROM members m WHERE m.mid = ?1";
@@ -129,8 +133,11 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
     }
     sq_load_member(st, 0, a, &m);
     sqlite3_reset(st);
-    if (!m.active)
-        return STORE_OK;
+    if (!m.active) {
+        au.action = AU_SKIPPED;
+        au.detail = audit_detail_grouped_reason(a, conv_id, "inactive");
+        return sq_audit_add(c, &au);
+    }
 
     struct rendered text;
     render_message_group(c->render, &m, messages, senders, conv_name, a, &text);
@@ -147,6 +154,11 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
     if (sqlite3_step(st) != SQLITE_DONE)
         return sq_fail(c, "window link");
     sqlite3_reset(st);
+    au.action = AU_CREATED;
+    au.nid = nid;
+    au.detail = audit_detail_created(a, n.type, n.category, channels, n.reasons);
+    if ((rc = sq_audit_add(c, &au)) != STORE_OK)
+        return rc;
 
     /* Email, SMS and push go to the outbox. */
     bool outbox;
@@ -346,5 +358,13 @@ int sq_conv_read(struct sq_conn *c, struct store_req *r)
     if (rc == SQLITE_ROW)
         rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "conversation read");
+    if (rc != SQLITE_DONE)
+        return sq_fail(c, "conversation read");
+    if (!q->window_open) /* a read that changes nothing Herald does is not kept */
+        return STORE_OK;
+    struct audit_write au = {q->wid, q->now, AU_CONVERSATION_READ, q->by.kind, q->by.id, q->mid,
+                             NULL, 0, NULL, 0, 0,
+                             audit_detail_conversation(r->arena, q->conversation_id, q->read_at,
+                                                       q->window_open, q->suppressed)};
+    return sq_audit_add(c, &au);
 }
