@@ -1,6 +1,8 @@
 """Retention: events older than the workspace's retention_days go, with their
 notifications, and the unread badge stays exact. The test clock drives it:
 advancing the clock runs the pruning before it answers."""
+import re
+
 from conftest import ADMIN_KEY, Client, appointment_event
 
 
@@ -85,3 +87,30 @@ def test_pruning_one_workspace_never_touches_another_after_a_member_is_deleted(t
         assert len(b1.get("/v1/me/notifications", params={"filter": "all"})[1]["items"]) == 1
     finally:
         assert h.stop() == 0
+
+
+def test_a_large_backlog_goes_in_batches_each_its_own_commit(tmpdir_path):
+    """1,100 old events (each with an audit entry) are pruned 500 at a time:
+    one short transaction per batch, so writes queue behind one batch at
+    most, never behind the whole backlog. The log names each batch."""
+    import concurrent.futures
+    import os
+    from conftest import Herald, Workspace
+    h = Herald(os.path.join(tmpdir_path, "b.db"), "--test-clock", "--log-level", "info").start()
+    try:
+        ws = Workspace(h.url)
+        ws.member("bk")
+        assert ws.host.patch("/v1/workspace", {"retention_days": 1})[0] == 200
+        events = [appointment_event("appointment.booked", ["bk"]) for _ in range(1100)]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(lambda e: ws.post_event(e)[0], events)) == {202}
+        advance(ws, 2 * 86400)
+        assert ws.host.get("/v1/events/" + events[0]["id"])[0] == 404
+        assert ws.host.get("/v1/events/" + events[-1]["id"])[0] == 404
+        assert ws.host.get("/v1/audit")[1]["items"] == []
+        assert ws.as_member("bk").get("/v1/me/notifications/count")[1] == {"unread": 0}
+    finally:
+        assert h.stop() == 0
+    with open(h.db + ".log") as f:
+        batches = [int(m) for m in re.findall(r"retention: removed (\d+) events", f.read())]
+    assert batches == [500, 500, 100]
