@@ -41,6 +41,33 @@ const char *pg_int_array(struct arena *a, const int64_t *v, size_t n)
     return s;
 }
 
+const char *pg_text_array(struct arena *a, const char *const *v, size_t n)
+{
+    /* Every element quoted, so commas, braces, spaces and the word NULL
+     * inside a text stay text; within quotes only " and \ need escaping. */
+    struct buf b = BUF_INIT;
+    buf_addc(&b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_addc(&b, ',');
+        if (!v[i]) {
+            buf_adds(&b, "NULL");
+            continue;
+        }
+        buf_addc(&b, '"');
+        for (const char *ch = v[i]; *ch; ch++) {
+            if (*ch == '"' || *ch == '\\')
+                buf_addc(&b, '\\');
+            buf_addc(&b, *ch);
+        }
+        buf_addc(&b, '"');
+    }
+    buf_addc(&b, '}');
+    const char *s = arena_strndup(a, b.data, b.len);
+    buf_free(&b);
+    return s;
+}
+
 void pgp_bool(struct pg_params *p, bool b)
 {
     pgp_text(p, b ? "t" : "f");

@@ -11,7 +11,9 @@
  * The recipients' member rows are locked, in mid order, before any
  * notification or feed change, as every writer does (pg_int.h). A
  * message.received makes no notification at once: it joins each
- * recipient's grouping window (pg_windows.c) and pops up on their streams. */
+ * recipient's grouping window (pg_windows.c) and pops up on their streams.
+ * The audit trail's entries (created, skipped, grouped) go in with the
+ * outcome, in one statement. */
 #include "store/pg/pg_int.h"
 #include "core/jw.h"
 #include "engine/decide.h"
@@ -394,18 +396,80 @@ static int notify_one(struct pg_conn *c, struct st_event_ingest *q, const struct
     return STORE_OK;
 }
 
+/* An ingest's audit entries, one per decision (skipped, grouped or
+ * created), as the texts of the outcome statement's array parameters. They
+ * keep the decisions' order, the order SQLite writes them in, though the
+ * notifications went in member order (for the locks). */
+struct ingest_audit {
+    const char *action, *member_id, *nid, *detail;
+};
+
+static void audit_entries(const struct st_event_ingest *q, const struct decisions *d,
+                          const int64_t *nids, const int64_t *closes, struct arena *a,
+                          struct ingest_audit *out)
+{
+    const struct event_view *ev = q->ev;
+    bool grouped = ev->type->flags & ET_GROUPED;
+    size_t n = d->n ? d->n : 1;
+    int64_t *action = ARENA_NEW_N(a, int64_t, n), *nid = ARENA_NEW_N(a, int64_t, n);
+    const char **member_id = ARENA_NEW_N(a, const char *, n);
+    const char **detail = ARENA_NEW_N(a, const char *, n);
+    for (size_t i = 0; i < d->n; i++) {
+        const struct decision *x = &d->v[i];
+        member_id[i] = x->member_id;
+        nid[i] = 0; /* none */
+        if (x->skip) {
+            action[i] = AU_SKIPPED;
+            detail[i] = audit_detail_reason(a, x->skip);
+        } else if (grouped) {
+            action[i] = AU_GROUPED;
+            detail[i] = audit_detail_grouped(a, event_conversation_id(ev), closes[i]);
+        } else {
+            action[i] = AU_CREATED;
+            nid[i] = nids[i];
+            detail[i] = audit_detail_created(a, ev->type->name, x->category, x->channels,
+                                             x->reasons);
+        }
+    }
+    *out = (struct ingest_audit){pg_int_array(a, action, d->n),
+                                 pg_text_array(a, member_id, d->n), pg_int_array(a, nid, d->n),
+                                 pg_text_array(a, detail, d->n)};
+}
+
+/* The event's answer, and the trail's entries in the same statement: one
+ * round trip for all of them, however many recipients. The identity hands
+ * out ids in the order the entries are selected. */
 static int store_outcome(struct pg_conn *c, struct st_event_ingest *q, int64_t eid,
                          const struct decisions *d, const int64_t *nids, const int64_t *closes)
 {
-    static const char SQL[] = "UPDATE events SET outcome = $2 WHERE eid = $1";
+    static const char SQL[] =
+        "WITH au AS (INSERT INTO audit(wid, at, action, actor_kind, actor_id, member_id, "
+        "    event_id, nid, detail) "
+        "  SELECT $3::bigint, $4::bigint, u.action, $5::bigint, $6::text, u.member_id, "
+        "    $7::text, nullif(u.nid, 0), u.detail "
+        "  FROM unnest($8::bigint[], $9::text[], $10::bigint[], $11::text[]) "
+        "    WITH ORDINALITY AS u(action, member_id, nid, detail, i) ORDER BY u.i) "
+        "UPDATE events SET outcome = $2 WHERE eid = $1";
+    struct arena *a = q->base.arena;
     struct buf out = BUF_INIT;
     outcome_json(q->ev, q->received_at, d, nids, closes, &out);
-    q->outcome = arena_strndup(q->base.arena, out.data, out.len);
+    q->outcome = arena_strndup(a, out.data, out.len);
     q->outcome_len = out.len;
     buf_free(&out);
+    struct ingest_audit au;
+    audit_entries(q, d, nids, closes, a, &au);
     struct pg_params p = PG_PARAMS_INIT;
     pgp_int(&p, eid);
     pgp_text(&p, q->outcome);
+    pgp_int(&p, q->wid);
+    pgp_int(&p, q->received_at);
+    pgp_int(&p, q->by.kind);
+    pgp_text(&p, q->by.id);
+    pgp_text(&p, q->ev->id);
+    pgp_text(&p, au.action);
+    pgp_text(&p, au.member_id);
+    pgp_text(&p, au.nid);
+    pgp_text(&p, au.detail);
     return pg_cmd(c, SQL, &p, NULL);
 }
 

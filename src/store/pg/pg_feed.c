@@ -185,12 +185,13 @@ static int lock_member(struct pg_conn *c, int64_t mid, bool *found, int64_t *unr
     return STORE_OK;
 }
 
-/* The notification's state now (*found false: not in this member's feed). */
+/* The notification's state now and its event, for the trail (*found
+ * false: not in this member's feed). */
 static int notif_state_of(struct pg_conn *c, const struct st_notif_state *q, bool *found,
-                          int *state)
+                          int *state, int64_t *eid)
 {
     static const char SQL[] =
-        "SELECT state FROM notifications "
+        "SELECT state, eid FROM notifications "
         "WHERE nid = $1 AND mid = $2 AND wid = $3 AND in_app = 1 FOR UPDATE";
     struct pg_params p = PG_PARAMS_INIT;
     pgp_int(&p, q->nid);
@@ -200,8 +201,10 @@ static int notif_state_of(struct pg_conn *c, const struct st_notif_state *q, boo
     if (!res)
         return STORE_UNAVAILABLE;
     *found = PQntuples(res) == 1;
-    if (*found)
+    if (*found) {
         *state = (int)pg_int(res, 0, 0);
+        *eid = pg_int(res, 0, 1);
+    }
     PQclear(res);
     return STORE_OK;
 }
@@ -211,10 +214,11 @@ int pg_notif_state(struct pg_conn *c, struct store_req *r)
     R(st_notif_state);
     static const char SET[] = "UPDATE notifications SET state = $2, state_at = $3 WHERE nid = $1";
     bool found;
+    int64_t eid = 0;
     int rc = lock_member(c, q->mid, &found, &q->unread);
     if (rc != STORE_OK || !found)
         return rc != STORE_OK ? rc : STORE_NOT_FOUND;
-    if ((rc = notif_state_of(c, q, &found, &q->old_state)) != STORE_OK || !found)
+    if ((rc = notif_state_of(c, q, &found, &q->old_state, &eid)) != STORE_OK || !found)
         return rc != STORE_OK ? rc : STORE_NOT_FOUND;
     q->changed = q->old_state != q->state;
     if (!q->changed)
@@ -225,6 +229,11 @@ int pg_notif_state(struct pg_conn *c, struct store_req *r)
     pgp_int(&p, q->now);
     if (pg_cmd(c, SET, &p, NULL) != STORE_OK)
         return STORE_UNAVAILABLE;
+    struct audit_write au = {q->wid, q->now, audit_action_of_state(q->state), q->by.kind,
+                             q->by.id, q->mid, NULL, eid, NULL, q->nid, 0,
+                             audit_detail_state(r->arena, q->old_state, NULL)};
+    if ((rc = pg_audit_add(c, &au)) != STORE_OK)
+        return rc;
     struct pg_feed_change fc = {.mid = q->mid, .kind = PG_CHANGE_STATE, .nid = q->nid,
                                 .state = q->state, .at = q->now,
                                 .unread_delta = (q->state == NS_UNREAD) -
@@ -242,6 +251,15 @@ int pg_read_all(struct pg_conn *c, struct store_req *r)
     R(st_read_all);
     static const char SQL[] = "UPDATE notifications SET state = 1, state_at = $3 "
                               "WHERE mid = $1 AND wid = $2 AND in_app = 1 AND state = 0";
+    /* The trail has one entry per item read, as if each were read alone;
+     * the member's row is held, so these are the rows the UPDATE reads. */
+    static const char AUDIT[] =
+        "INSERT INTO audit(wid, at, action, actor_kind, actor_id, member_id, event_id, nid, "
+        "  detail) "
+        "SELECT n.wid, $3::bigint, $4::bigint, $5::bigint, $6::text, m.id, e.id, n.nid, "
+        "  $7::text FROM notifications n "
+        "JOIN members m ON m.mid = n.mid LEFT JOIN events e ON e.eid = n.eid "
+        "WHERE n.mid = $1 AND n.wid = $2 AND n.in_app = 1 AND n.state = 0 ORDER BY n.nid";
     bool found;
     int rc = lock_member(c, q->mid, &found, &q->unread);
     if (rc != STORE_OK)
@@ -252,6 +270,16 @@ int pg_read_all(struct pg_conn *c, struct store_req *r)
     pgp_int(&p, q->mid);
     pgp_int(&p, q->wid);
     pgp_int(&p, q->now);
+    struct pg_params au = PG_PARAMS_INIT;
+    pgp_int(&au, q->mid);
+    pgp_int(&au, q->wid);
+    pgp_int(&au, q->now);
+    pgp_int(&au, AU_READ);
+    pgp_int(&au, q->by.kind);
+    pgp_text(&au, q->by.id);
+    pgp_text(&au, audit_detail_state(r->arena, NS_UNREAD, "read_all"));
+    if (pg_cmd(c, AUDIT, &au, NULL) != STORE_OK)
+        return STORE_UNAVAILABLE;
     if (pg_cmd(c, SQL, &p, &q->changed) != STORE_OK)
         return STORE_UNAVAILABLE;
     if (q->changed == 0)
@@ -643,10 +671,6 @@ static int prune_devices(struct pg_conn *c, struct st_prune *q)
     return pg_cmd(c, SQL, &p, &q->devices_deleted);
 }
 
-/* Deletes events older than their workspace's retention with their
- * notifications (found through the keys in each event's stored answer),
- * and closed message windows as old with theirs; at most max_events of
- * each per call, so one prune never holds rows for long. */
 /* Pop-ups kept for the other nodes: the window upkeep removes them a
  * minute on (pg_windows.c); this catches any it could not. */
 static int prune_popups(struct pg_conn *c, int64_t now)
@@ -657,12 +681,17 @@ static int prune_popups(struct pg_conn *c, int64_t now)
     return pg_cmd(c, SQL, &p, NULL);
 }
 
+/* Deletes events older than their workspace's retention with their
+ * notifications (found through the keys in each event's stored answer),
+ * closed message windows as old with theirs, and audit entries as old;
+ * at most max_events of each per call, so one prune never holds rows for
+ * long. */
 int pg_prune(struct pg_conn *c, struct store_req *r)
 {
     R(st_prune);
     static const char DEL_WINDOWS[] = "DELETE FROM message_windows WHERE id = ANY($1::bigint[])";
     static const char DEL_EVENTS[] = "DELETE FROM events WHERE eid = ANY($1::bigint[])";
-    q->events_deleted = q->notifications_deleted = q->devices_deleted = 0;
+    q->events_deleted = q->notifications_deleted = q->devices_deleted = q->audit_deleted = 0;
     q->n = 0;
     q->updates = NULL;
     struct prune pr = {.a = r->arena};
@@ -673,7 +702,8 @@ int pg_prune(struct pg_conn *c, struct store_req *r)
         (rc = delete_notifications(c, q, &pr)) != STORE_OK ||
         (rc = delete_keys(c, DEL_EVENTS, &pr, &pr.events)) != STORE_OK ||
         (rc = prune_devices(c, q)) != STORE_OK || (rc = lower_counts(c, q, &pr)) != STORE_OK ||
-        (rc = prune_popups(c, q->now)) != STORE_OK)
+        (rc = prune_popups(c, q->now)) != STORE_OK ||
+        (rc = pg_audit_prune(c, q->now, q->max_events, &q->audit_deleted)) != STORE_OK)
         return rc;
     q->events_deleted = (int64_t)pr.events.n;
     return STORE_OK;

@@ -53,6 +53,8 @@ void pgp_text(struct pg_params *p, const char *s); /* NULL: SQL NULL */
 void pgp_bool(struct pg_params *p, bool b);
 /* "{1,2,3}": the text of a bigint[] parameter, in a. */
 const char *pg_int_array(struct arena *a, const int64_t *v, size_t n);
+/* {"a","b\"c",NULL}: the text of a text[] parameter, in a (NULL: NULL). */
+const char *pg_text_array(struct arena *a, const char *const *v, size_t n);
 void pgp_null(struct pg_params *p);
 /* bytea, sent in binary: b must stay valid until the statement has run */
 void pgp_bytes(struct pg_params *p, const void *b, size_t n);
@@ -211,6 +213,10 @@ int pg_window_add(struct pg_conn *c, const struct workspace *ws, const struct me
                   const struct event_view *ev, int64_t eid, unsigned channels, int64_t now,
                   struct pg_update_list *out, int64_t *closes_at, size_t *deliveries);
 
+/* the audit trail (pg_audit.c) */
+int pg_audit_add(struct pg_conn *c, const struct audit_write *e);
+int pg_audit_prune(struct pg_conn *c, int64_t now, int max, int64_t *deleted);
+
 /* row loaders */
 #define PG_WS_COLS                                                                    \
     "w.wid, w.id, w.name, w.timezone, w.signing_secret, w.message_group_window_s, "  \
@@ -264,5 +270,6 @@ int pg_device_put(struct pg_conn *c, struct store_req *r);
 int pg_device_list(struct pg_conn *c, struct store_req *r);
 int pg_device_delete(struct pg_conn *c, struct store_req *r);
 int pg_popup_get(struct pg_conn *c, struct store_req *r);
+int pg_audit_list(struct pg_conn *c, struct store_req *r);
 
 #endif

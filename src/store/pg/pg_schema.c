@@ -316,6 +316,33 @@ static const char *const MIGRATIONS[] = {
     /* A push's data for the app: which notification, what type, where. */
     "ALTER TABLE deliveries ADD COLUMN data TEXT;"
     "ALTER TABLE sink ADD COLUMN data TEXT;",
+
+    /* 5: the audit trail (engine/audit.h). Append-only: rows are added by
+     * the transaction that makes each step, and only retention deletes
+     * them. Pages read in (at, id) order, per workspace or per member;
+     * retention deletes by (wid, at). Ids and names, not keys (and no
+     * foreign keys), so an entry outlives the member and the event it
+     * names. SQLite's trigger aborts an UPDATE; here a row trigger raises,
+     * so an UPDATE that matches no row passes in both. */
+    "CREATE TABLE audit("
+    "  id " ID ","
+    "  wid BIGINT NOT NULL,"
+    "  at BIGINT NOT NULL,"
+    "  action BIGINT NOT NULL,"
+    "  actor_kind BIGINT NOT NULL,"
+    "  actor_id TEXT,"
+    "  member_id TEXT COLLATE \"C\","
+    "  event_id TEXT,"
+    "  nid BIGINT,"
+    "  did BIGINT,"
+    "  detail TEXT"
+    ");"
+    "CREATE INDEX audit_time ON audit(wid, at);"
+    "CREATE INDEX audit_member ON audit(wid, member_id, at);"
+    "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END$$;"
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE ON audit "
+    "FOR EACH ROW EXECUTE FUNCTION audit_append_only();",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof *MIGRATIONS))

@@ -79,6 +79,7 @@ const struct pg_op PG_OPS[ST_OP_COUNT] = {
     [ST_DEVICE_LIST] = {pg_device_list, false, false},
     [ST_DEVICE_DELETE] = {pg_device_delete, true, false},
     [ST_POPUP_GET] = {pg_popup_get, false, true},
+    [ST_AUDIT_LIST] = {pg_audit_list, false, false},
 };
 
 static struct pg_store *pg(struct store *s)

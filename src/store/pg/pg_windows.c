@@ -9,7 +9,11 @@
  * Several nodes close windows at once. Every writer of a window holds its
  * member's row first (ingest locks the recipients; the closer locks the
  * members of the windows it found), then the window's row, so a window is
- * closed exactly once and nobody waits in the opposite order. */
+ * closed exactly once and nobody waits in the opposite order.
+ *
+ * A closing leaves its entry in the audit trail (suppressed, skipped for
+ * an inactive member, or created), by Herald; a conversation read that
+ * reached an open window leaves one by whoever said so. */
 #include "store/pg/pg_int.h"
 #include "core/log.h"
 #include "engine/render.h"
@@ -132,6 +136,16 @@ static int link_notification(struct pg_conn *c, int64_t id, int64_t nid)
     return pg_cmd(c, SQL, &p, NULL);
 }
 
+/* The trail's entry for a window's closing, by Herald: suppressed,
+ * skipped or created (nid). */
+static int audit_closing(struct pg_conn *c, const struct window *w, int64_t now, int action,
+                         int64_t nid, const char *detail)
+{
+    struct audit_write au = {w->wid, now, action, AUDIT_BY_HERALD, NULL, w->mid, NULL,
+                             w->last_eid, NULL, nid, 0, detail};
+    return pg_audit_add(c, &au);
+}
+
 /* The notification of a claimed window: its row, its outbox rows and its
  * feed change. */
 static int notify_window(struct pg_conn *c, const struct window *w, int64_t now,
@@ -140,8 +154,11 @@ static int notify_window(struct pg_conn *c, const struct window *w, int64_t now,
     struct member m;
     bool found;
     int rc = load_member(c, w->mid, a, &m, &found);
-    if (rc != STORE_OK || !found || !m.active)
-        return rc; /* gone or inactive members get nothing */
+    if (rc != STORE_OK || !found)
+        return rc; /* gone members get nothing */
+    if (!m.active) /* nor do inactive ones, which the trail says */
+        return audit_closing(c, w, now, AU_SKIPPED, 0,
+                             audit_detail_grouped_reason(a, w->conv_id, "inactive"));
 
     struct rendered text;
     render_message_group(c->render, &m, w->messages, w->senders, w->conv_name, a, &text);
@@ -150,7 +167,10 @@ static int notify_window(struct pg_conn *c, const struct window *w, int64_t now,
                                     text.title, text.body, now};
     int64_t nid;
     if ((rc = pg_insert_notification(c, &n, &nid)) != STORE_OK ||
-        (rc = link_notification(c, w->id, nid)) != STORE_OK)
+        (rc = link_notification(c, w->id, nid)) != STORE_OK ||
+        (rc = audit_closing(c, w, now, AU_CREATED, nid,
+                            audit_detail_created(a, n.type, n.category, w->channels,
+                                                 n.reasons))) != STORE_OK)
         return rc;
 
     /* Email, SMS and push go to the outbox. */
@@ -197,7 +217,8 @@ static int close_window(struct pg_conn *c, const struct window *w, int64_t now,
         return STORE_OK;
     *closed = true;
     if (w->was_read)
-        return STORE_OK;
+        return audit_closing(c, w, now, AU_SUPPRESSED, 0,
+                             audit_detail_grouped_reason(a, w->conv_id, "read_in_time"));
     return notify_window(c, w, now, a, out, deliveries);
 }
 
@@ -460,5 +481,11 @@ int pg_conv_read(struct pg_conn *c, struct store_req *r)
     q->window_open = PQntuples(res) >= 1;
     q->suppressed = q->window_open && pg_int(res, 0, 0);
     PQclear(res);
-    return STORE_OK;
+    if (!q->window_open) /* a read that changes nothing Herald does is not kept */
+        return STORE_OK;
+    struct audit_write au = {q->wid, q->now, AU_CONVERSATION_READ, q->by.kind, q->by.id, q->mid,
+                             NULL, 0, NULL, 0, 0,
+                             audit_detail_conversation(r->arena, q->conversation_id, q->read_at,
+                                                       q->window_open, q->suppressed)};
+    return pg_audit_add(c, &au);
 }
