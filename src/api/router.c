@@ -2,8 +2,9 @@
  *
  * A request is matched to a route (404/405 otherwise), its credential is
  * checked (401 when missing or bad, 403 when valid but of the wrong kind)
- * and counted against its rate limit (429), then the route's handler runs. Credential checks that need the store
- * (API keys, member tokens) are asynchronous like everything else. */
+ * and counted against its rate limit (429), then the route's handler runs.
+ * Credential checks that need the store (API keys, member tokens) are
+ * asynchronous like everything else. */
 #include "api/api_int.h"
 #include "api/ratelimit.h"
 #include "auth/auth.h"
