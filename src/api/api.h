@@ -19,6 +19,7 @@ struct metrics;
 struct live_hub;
 struct upkeep;
 struct deliverer;
+struct ratelimit;
 
 struct api_config {
     bool test_clock;          /* exposes /v1/test/clock */
@@ -38,6 +39,7 @@ struct api {
     struct live_hub *hub;
     struct upkeep *upkeep;
     struct deliverer *deliverer;
+    struct ratelimit *limiter; /* requests per credential; NULL: no limits */
     const char *vapid_public; /* the Web Push key browsers subscribe with */
     const char *demo_api_key; /* --demo: the demo workspace's key, for the demo page */
     uint8_t admin_key_hash[SHA256_LEN];

@@ -1,10 +1,12 @@
 /* router.c - the route table, authentication, and the answer helpers.
  *
  * A request is matched to a route (404/405 otherwise), its credential is
- * checked (401 when missing or bad, 403 when valid but of the wrong kind),
- * then the route's handler runs. Credential checks that need the store
- * (API keys, member tokens) are asynchronous like everything else. */
+ * checked (401 when missing or bad, 403 when valid but of the wrong kind)
+ * and counted against its rate limit (429), then the route's handler runs.
+ * Credential checks that need the store (API keys, member tokens) are
+ * asynchronous like everything else. */
 #include "api/api_int.h"
+#include "api/ratelimit.h"
 #include "auth/auth.h"
 #include "core/clock.h"
 #include "core/jsonx.h"
@@ -13,6 +15,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -309,6 +312,33 @@ static const char *bearer(struct api_call *call)
     return h;
 }
 
+/* Counts the request against its credential's rate limit; answers 429 and
+ * returns false when the credential is over it. Called only once the
+ * credential is proven, so a bad one cannot spend another's budget and
+ * 401s are not counted.
+ *
+ * The time is the real monotonic clock, not the request's `now`: the test
+ * clock stands still, and API tests send hundreds of requests at one
+ * frozen instant, so buckets on it would never refill. A rate is about how
+ * fast requests arrive, which only real time measures. */
+static bool within_rate_limit(struct api_call *call, enum ratelimit_kind kind, uint64_t scope,
+                              uint64_t id)
+{
+    int wait = ratelimit_take(call->api->limiter, kind, scope, id, hclock_mono_ns());
+    if (!wait)
+        return true;
+    char seconds[16];
+    snprintf(seconds, sizeof seconds, "%d", wait);
+    http_add_header(call->req, "Retry-After", seconds);
+    bool member = kind == RATELIMIT_MEMBER;
+    metrics_rate_limited(call->api->metrics,
+                         member ? METRICS_LIMITED_MEMBER : METRICS_LIMITED_API_KEY);
+    api_error(call, 429, "rate_limited", NULL,
+              "too many requests %s; retry in %d s",
+              member ? "by this member" : "with this API key", wait);
+    return false;
+}
+
 static void on_auth_key(struct store_req *r)
 {
     struct st_auth_key *q = (struct st_auth_key *)r;
@@ -327,6 +357,9 @@ static void on_auth_key(struct store_req *r)
     call->cred = NEED_WORKSPACE;
     call->ws = q->ws;
     call->key_id = q->key_id;
+    /* The key id is 12 hex digits: its value names the key's bucket. */
+    if (!within_rate_limit(call, RATELIMIT_API_KEY, 0, strtoull(q->key_id, NULL, 16)))
+        return;
     if (call->route->need != NEED_WORKSPACE && call->route->need != NEED_WORKSPACE_OR_ADMIN) {
         wrong_kind(call);
         return;
@@ -366,6 +399,10 @@ static void on_auth_member(struct store_req *r)
     call->cred = NEED_MEMBER;
     call->ws = q->ws;
     call->me = q->member;
+    /* One bucket per member, whichever of their tokens is used: minting
+     * more tokens buys no more requests. */
+    if (!within_rate_limit(call, RATELIMIT_MEMBER, (uint64_t)q->ws.wid, (uint64_t)q->member.mid))
+        return;
     if (call->route->need != NEED_MEMBER) {
         wrong_kind(call);
         return;

@@ -3,11 +3,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_STR, K_INT, K_BOOL };
+enum kind { K_STR, K_INT, K_REAL, K_BOOL };
 
 struct setting {
     const char *name;
@@ -22,6 +23,8 @@ struct setting {
     sizeof(((struct config *)0)->field), def, 0, 0, help}
 #define I(field, def, lo, hi, help) {#field, K_INT, offsetof(struct config, field), \
     sizeof(int), def, lo, hi, help}
+#define R(field, def, lo, hi, help) {#field, K_REAL, offsetof(struct config, field), \
+    sizeof(double), def, lo, hi, help}
 #define B(field, def, help) {#field, K_BOOL, offsetof(struct config, field), \
     sizeof(bool), def, 0, 1, help}
 
@@ -41,6 +44,11 @@ static const struct setting SETTINGS[] = {
     I(token_ttl_s, "3600", 60, 86400, "lifetime of member tokens Herald mints"),
     I(max_streams, "18000", 1, 1000000, "open streams at most (kept below the connection limit, so the API keeps answering)"),
     I(max_streams_per_member, "20", 1, 1000, "open streams per member at most"),
+    R(rate_limit_key_per_s, "20000", 0, 10000000, "requests per second each workspace API key may make on this node, on average (0: no limit)"),
+    I(rate_limit_key_burst, "40000", 1, 100000000, "requests a workspace API key may make at once after a rest"),
+    R(rate_limit_member_per_s, "50", 0, 10000000, "requests per second each member may make on this node with their tokens, on average (0: no limit)"),
+    I(rate_limit_member_burst, "200", 1, 100000000, "requests a member may make at once after a rest"),
+    I(rate_limit_entries, "65536", 1024, 16777216, "credentials the rate limiter keeps track of at most (about 40 bytes each)"),
     S(email_provider, "", "smtp or sink (default: smtp when smtp_url is set, else sink)"),
     S(sms_provider, "", "twilio, webhook or sink; empty: the one configured, else sink"),
     S(smtp_url, "", "smtp://host:587[/ehlo-name] or smtps://host:465"),
@@ -122,6 +130,19 @@ static int set(struct config *c, const struct setting *s, const char *value, con
             return -1;
         }
         *(int *)field = (int)v;
+        return 0;
+    }
+    case K_REAL: {
+        /* Rates may be fractions: 0.01 per second is one request per 100 s. */
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || !*value || *end || !isfinite(v) || v < (double)s->lo || v > (double)s->hi) {
+            fprintf(err, "herald: %s (%s) must be a number from %ld to %ld\n", s->name, from,
+                    s->lo, s->hi);
+            return -1;
+        }
+        *(double *)field = v;
         return 0;
     }
     case K_BOOL:

@@ -25,6 +25,12 @@ struct config {
     int token_ttl_s;
     int max_streams;
     int max_streams_per_member;
+    /* request rate limits (src/api/ratelimit.h); a rate of 0 turns one off */
+    double rate_limit_key_per_s;
+    int rate_limit_key_burst;
+    double rate_limit_member_per_s;
+    int rate_limit_member_burst;
+    int rate_limit_entries;
     /* delivery (src/deliver) */
     char email_provider[16];
     char sms_provider[16];

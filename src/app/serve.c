@@ -5,6 +5,7 @@
  * A second signal, or 15 s without finishing, exits at once; committed
  * work is safe either way. */
 #include "api/api.h"
+#include "api/ratelimit.h"
 #include "app/app.h"
 #include "app/config.h"
 #include "auth/auth.h"
@@ -40,6 +41,7 @@ struct server {
     struct live_hub *hub;
     struct upkeep *upkeep;
     struct deliverer *deliverer;
+    struct ratelimit *limiter;
     EVP_PKEY *vapid_key;
     char *demo_key;
     char vapid_subject[300];
@@ -315,6 +317,18 @@ int app_serve(int argc, char **argv)
     s->api.store = s->store;
     s->api.clock = &s->clock;
     s->api.metrics = s->metrics;
+    /* Per node: each node counts the requests it serves (nodes.md). The
+     * admin key has no limit: it is the operator's own, one per
+     * installation, and provisioning scripts should not meet a 429. */
+    struct ratelimit_config rlc = {
+        .rules = {
+            [RATELIMIT_API_KEY] = {s->cfg.rate_limit_key_per_s, s->cfg.rate_limit_key_burst},
+            [RATELIMIT_MEMBER] = {s->cfg.rate_limit_member_per_s, s->cfg.rate_limit_member_burst},
+        },
+        .capacity = (size_t)s->cfg.rate_limit_entries,
+    };
+    s->limiter = ratelimit_new(&rlc);
+    s->api.limiter = s->limiter;
 
     struct http_limits limits;
     http_limits_default(&limits);
@@ -416,6 +430,7 @@ out:
     if (s->base)
         event_base_free(s->base);
     metrics_free(s->metrics);
+    ratelimit_free(s->limiter);
     free(shown_key);
     free(s->demo_key);
     free(s);

@@ -32,7 +32,9 @@ enum conn_state { C_READING, C_HANDLING, C_WRITING, C_LINGERING, C_STREAMING };
 
 /* After refusing a request whose body is still arriving, keep reading (and
  * discarding) for a moment: closing with unread input makes the kernel send
- * RST, and the client might never see the answer. */
+ * RST, and the client might never see the answer. The moment is LINGER_S
+ * from the answer, not from the client's last byte, so a client that keeps
+ * trickling cannot hold the connection. */
 #define LINGER_S 2
 #define LINGER_MAX_BYTES (1024 * 1024)
 enum hdr_state { H_NONE, H_FIELD, H_VALUE };
@@ -53,6 +55,7 @@ struct http_conn {
     bool peer_closed;
     bool may_continue; /* the answer allows another request on this connection */
     size_t lingered;   /* bytes discarded while lingering */
+    uint64_t linger_until_ns; /* lingering ends then, however the client trickles */
     /* streaming */
     http_stream_closed_fn on_closed;
     void *closed_arg;
@@ -473,6 +476,22 @@ static void set_read_timeout(struct http_conn *c, int seconds)
     bufferevent_set_timeouts(c->bev, seconds ? &rt : NULL, &wt);
 }
 
+/* Sets the read timeout to what is left until deadline_ns (monotonic).
+ * libevent restarts a read timeout after every read, so a deadline that
+ * must hold however the client trickles is armed again after each one.
+ * false when the deadline has passed. */
+static bool arm_read_deadline(struct http_conn *c, uint64_t deadline_ns)
+{
+    uint64_t now = hclock_mono_ns();
+    if (now >= deadline_ns)
+        return false;
+    uint64_t left = deadline_ns - now;
+    struct timeval rt = {(time_t)(left / 1000000000u), (suseconds_t)(left % 1000000000u / 1000)};
+    struct timeval wt = {c->srv->limits.write_timeout_s, 0};
+    bufferevent_set_timeouts(c->bev, &rt, &wt);
+    return true;
+}
+
 static void conn_reset_for_next(struct http_conn *c)
 {
     c->req = NULL;
@@ -544,20 +563,16 @@ static void conn_process(struct http_conn *c)
             conn_reject(c);
             return;
         }
+        /* The deadline runs from the first byte, not from the last read:
+         * a client trickling a byte at a time (slowloris) gets no more. */
         uint64_t limit_ns = (uint64_t)c->srv->limits.request_timeout_s * 1000000000u;
-        uint64_t spent = hclock_mono_ns() - c->first_byte_ns;
-        if (spent >= limit_ns) {
+        if (!arm_read_deadline(c, c->first_byte_ns + limit_ns)) {
             c->reject_status = 408;
             c->reject_code = "request_timeout";
             c->reject_msg = "the request took too long to arrive";
             conn_reject(c);
             return;
         }
-        /* The deadline runs from the first byte, not from the last read. */
-        uint64_t left = limit_ns - spent;
-        struct timeval rt = {(time_t)(left / 1000000000u), (suseconds_t)(left % 1000000000u / 1000)};
-        struct timeval wt = {c->srv->limits.write_timeout_s, 0};
-        bufferevent_set_timeouts(c->bev, &rt, &wt);
     }
 }
 
@@ -578,7 +593,7 @@ static void on_read(struct bufferevent *bev, void *arg)
         struct evbuffer *in = bufferevent_get_input(bev);
         c->lingered += evbuffer_get_length(in);
         evbuffer_drain(in, evbuffer_get_length(in));
-        if (c->lingered > LINGER_MAX_BYTES)
+        if (c->lingered > LINGER_MAX_BYTES || !arm_read_deadline(c, c->linger_until_ns))
             conn_free(c);
         return;
     }
@@ -591,6 +606,7 @@ static void conn_linger(struct http_conn *c)
     c->state = C_LINGERING;
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    c->linger_until_ns = hclock_mono_ns() + (uint64_t)LINGER_S * 1000000000u;
     set_read_timeout(c, LINGER_S);
     bufferevent_enable(c->bev, EV_READ);
     on_read(c->bev, c);

@@ -42,6 +42,7 @@ struct metrics {
     counter store_errors;
     counter live[LIVE_METRIC_COUNT];
     counter deliveries[CH_COUNT][DS_COUNT];
+    counter rate_limited[METRICS_LIMITED_COUNT];
 };
 
 struct metrics *metrics_new(void)
@@ -115,6 +116,12 @@ void metrics_delivery(struct metrics *m, int channel, int status)
 {
     if (m && channel >= 0 && channel < CH_COUNT && status >= 0 && status < DS_COUNT)
         atomic_fetch_add_explicit(&m->deliveries[channel][status], 1, memory_order_relaxed);
+}
+
+void metrics_rate_limited(struct metrics *m, enum metrics_limited who)
+{
+    if (m && who < METRICS_LIMITED_COUNT)
+        atomic_fetch_add_explicit(&m->rate_limited[who], 1, memory_order_relaxed);
 }
 
 void metrics_store_error(struct metrics *m)
@@ -199,6 +206,13 @@ void metrics_render(struct metrics *m, struct buf *out, const struct metrics_rou
                     "# TYPE herald_store_errors_total counter\n"
                     "herald_store_errors_total %llu\n",
                (unsigned long long)get(&m->store_errors));
+    buf_printf(out, "# HELP herald_rate_limited_total Requests refused with 429 by a rate limit, "
+                    "by credential.\n"
+                    "# TYPE herald_rate_limited_total counter\n"
+                    "herald_rate_limited_total{credential=\"api_key\"} %llu\n"
+                    "herald_rate_limited_total{credential=\"member\"} %llu\n",
+               (unsigned long long)get(&m->rate_limited[METRICS_LIMITED_API_KEY]),
+               (unsigned long long)get(&m->rate_limited[METRICS_LIMITED_MEMBER]));
     buf_printf(out, "# HELP herald_http_connections Open HTTP connections.\n"
                     "# TYPE herald_http_connections gauge\n"
                     "herald_http_connections %d\n", open_connections);

@@ -34,6 +34,10 @@ void metrics_live(struct metrics *m, enum live_metric what);
  * delivery's status after it (enum delivery_status). */
 void metrics_delivery(struct metrics *m, int channel, int status);
 
+/* A request refused by a rate limit (429), by the kind of credential. */
+enum metrics_limited { METRICS_LIMITED_API_KEY, METRICS_LIMITED_MEMBER, METRICS_LIMITED_COUNT };
+void metrics_rate_limited(struct metrics *m, enum metrics_limited who);
+
 /* A route's labels: its method and its path pattern. */
 struct metrics_route {
     const char *method, *path;
