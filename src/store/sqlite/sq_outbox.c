@@ -421,6 +421,10 @@ int sq_outbox_claim(struct sq_conn *c, struct store_req *r)
 static int current_claim(struct sq_conn *c, int64_t id, int64_t claims, int *status,
                          int *attempts, int *channel, bool *current)
 {
+    /* Set on every path: gcc -O3 (build-bench) cannot see that the callers
+     * read them only after STORE_OK, and -Werror stops the build. */
+    *status = *attempts = *channel = 0;
+    *current = false;
     sqlite3_stmt *st = sq_prep(c, "SELECT status, claims, attempts, channel FROM deliveries "
                                   "WHERE id = ?1");
     if (!st)
