@@ -6,6 +6,10 @@
  *
  *   smtpsink -p PORT -n MESSAGES      exits after MESSAGES, printing
  *   RESULT messages=N connections=C seconds=S rate=R  (first to last message)
+ *
+ * With -H 1 it is a provider that hangs (bench/faults.sh): it accepts every
+ * connection, reads what comes, and never answers, not even the greeting,
+ * so every send waits out the client's timeout.
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -23,6 +27,7 @@
 #include <time.h>
 
 static long want, messages, connections;
+static bool hang;
 static double first_at, last_at;
 static struct event_base *base;
 
@@ -58,6 +63,10 @@ static void on_read(struct bufferevent *bev, void *arg)
     struct evbuffer *in = bufferevent_get_input(bev);
     char *line;
     size_t len;
+    if (hang) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
     while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF))) {
         if (s->in_data) {
             if (len == 1 && line[0] == '.') {
@@ -106,7 +115,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(bev, on_read, NULL, on_event, s);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-    reply(bev, "220 smtpsink ESMTP\r\n");
+    if (!hang)
+        reply(bev, "220 smtpsink ESMTP\r\n");
 }
 
 int main(int argc, char **argv)
@@ -117,6 +127,8 @@ int main(int argc, char **argv)
             port = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "-n"))
             want = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "-H"))
+            hang = atoi(argv[i + 1]) != 0;
     }
     base = event_base_new();
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};

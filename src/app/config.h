@@ -20,6 +20,7 @@ struct config {
     int request_timeout_s;
     int idle_timeout_s;
     int max_batch;
+    int busy_timeout_ms;
     int db_connections;
     int prune_interval_s;
     int token_ttl_s;

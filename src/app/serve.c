@@ -301,6 +301,7 @@ int app_serve(int argc, char **argv)
         .base = s->base,
         .sync_full = strcmp(s->cfg.synchronous, "full") == 0,
         .max_batch = s->cfg.max_batch,
+        .busy_timeout_ms = s->cfg.busy_timeout_ms,
         .metrics = s->metrics,
     };
     s->store = store_open(&so);

@@ -575,6 +575,7 @@ struct store_options {
     struct event_base *base; /* required when threaded */
     bool sync_full;        /* fsync each commit (default true) */
     int max_batch;         /* jobs per group commit */
+    int busy_timeout_ms;   /* sqlite: wait for another process's lock (0: 5 s) */
     int workers;           /* postgresql: connections serving requests (0: default) */
     struct metrics *metrics; /* may be NULL */
 };

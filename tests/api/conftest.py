@@ -105,8 +105,11 @@ def sqlite_only(reason):
 class Herald:
     """A herald serve process on 127.0.0.1 with an ephemeral port."""
 
-    def __init__(self, db, *args, env=None):
+    def __init__(self, db, *args, env=None, log=None):
         self.db = db
+        # The log may live apart from the database (a test that fills the
+        # database's file system still wants to read it).
+        self.log_path = log or db + ".log"
         self.args = list(args)
         self.env = dict(os.environ, HERALD_ADMIN_KEY=ADMIN_KEY, **(env or {}))
         self.proc = None
@@ -116,7 +119,7 @@ class Herald:
         cmd = [HERALD_BIN, "serve", "--listen", "127.0.0.1:0", "--database", database_for(self.db),
                "--log-level", "warn", *self.args]
         # stderr goes to a file: a pipe nobody reads could fill and stall herald.
-        self.log = open(self.db + ".log", "a")
+        self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
                                      env=self.env, text=True)
         deadline = time.monotonic() + timeout
@@ -130,7 +133,7 @@ class Herald:
                 return self
         self.proc.kill()
         self.proc.wait()
-        with open(self.db + ".log") as f:
+        with open(self.log_path) as f:
             raise RuntimeError("herald did not start: " + f.read()[-2000:])
 
     def stop(self, sig=signal.SIGTERM, timeout=20):

@@ -74,7 +74,7 @@ static void *checkpoint_main(void *arg)
 struct sq_checkpointer *sq_checkpointer_start(struct sq_store *s)
 {
     struct sq_checkpointer *k = xcalloc(1, sizeof *k);
-    if (sq_conn_open(&k->conn, s->opt.dsn, s->opt.sync_full, false) != 0) {
+    if (sq_conn_open(&k->conn, s->opt.dsn, s->opt.sync_full, false, s->opt.busy_timeout_ms) != 0) {
         free(k);
         return NULL;
     }

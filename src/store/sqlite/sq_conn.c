@@ -17,8 +17,25 @@ static void sq_configure(void)
 
 int sq_fail(struct sq_conn *c, const char *what)
 {
+    c->failed = sqlite3_extended_errcode(c->db);
     hlog_error("store: %s: %s", what, sqlite3_errmsg(c->db));
     return STORE_UNAVAILABLE;
+}
+
+bool sq_storage_failing(int sqlite_rc)
+{
+    switch (sqlite_rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_NOMEM:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* Each connection belongs to one thread, so SQLite's own locking is not
@@ -31,7 +48,7 @@ static void sq_configure_once(void)
     pthread_once(&once, sq_configure);
 }
 
-int sq_conn_open(struct sq_conn *c, const char *path, bool sync_full, bool writer)
+int sq_conn_open(struct sq_conn *c, const char *path, bool sync_full, bool writer, int busy_ms)
 {
     sq_configure_once();
     memset(c, 0, sizeof *c);
@@ -45,8 +62,9 @@ int sq_conn_open(struct sq_conn *c, const char *path, bool sync_full, bool write
     }
     sqlite3_extended_result_codes(c->db, 1);
     /* Another process (herald workspace create) may hold the write lock
-     * for a moment; wait rather than fail. */
-    sqlite3_busy_timeout(c->db, 5000);
+     * for a moment; wait rather than fail. Past this the request fails
+     * with 503 (busy_timeout_ms). */
+    sqlite3_busy_timeout(c->db, busy_ms);
     const char *pragmas = sync_full
         ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
           "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;"
@@ -156,6 +174,15 @@ void sq_bind_text(sqlite3_stmt *st, int idx, const char *s)
         sqlite3_bind_null(st, idx);
 }
 
+/* After a failed COMMIT (SQLITE_FULL, SQLITE_IOERR, ...) SQLite may have
+ * rolled the transaction back itself; a second ROLLBACK would only log an
+ * error. */
+void sq_rollback(struct sq_conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        sq_exec(c, "ROLLBACK");
+}
+
 static const char BEGIN_READ[] = "BEGIN";
 static const char BEGIN_WRITE[] = "BEGIN IMMEDIATE";
 static const char COMMIT[] = "COMMIT";
@@ -171,11 +198,11 @@ int sq_run_alone(struct sq_conn *c, const struct sq_op *op, struct store_req *r)
     sq_reset_all(c);
     sq_cache_clear(c);
     if (rc == STORE_UNAVAILABLE || (op->write && rc != STORE_OK)) {
-        sq_exec(c, "ROLLBACK");
+        sq_rollback(c);
         return rc;
     }
     if (sq_step_sql(c, COMMIT) != 0) {
-        sq_exec(c, "ROLLBACK");
+        sq_rollback(c);
         return STORE_UNAVAILABLE;
     }
     return rc;

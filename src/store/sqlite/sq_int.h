@@ -23,6 +23,7 @@ struct sq_conn {
     const char *sql[SQ_CACHE_SLOTS];
     sqlite3_stmt *stmt[SQ_CACHE_SLOTS];
     struct render_ctx *render; /* writer only: formats notification texts */
+    int failed;                /* the SQLite error sq_fail saw last (0: none) */
 };
 
 /* Runs one operation inside the caller's transaction. Rule: an operation
@@ -51,7 +52,8 @@ struct sq_store {
 };
 
 /* connections (sq_conn.c) */
-int sq_conn_open(struct sq_conn *c, const char *path, bool sync_full, bool writer);
+/* busy_ms: how long a statement waits for another connection's lock. */
+int sq_conn_open(struct sq_conn *c, const char *path, bool sync_full, bool writer, int busy_ms);
 void sq_conn_close(struct sq_conn *c);
 /* A ready statement for sql (a static string): prepared once, reset and
  * with bindings cleared on every call. */
@@ -64,6 +66,12 @@ int sq_step_sql(struct sq_conn *c, const char *sql);
 const char *sq_text(sqlite3_stmt *st, int col, struct arena *a); /* NULL for NULL */
 void sq_bind_text(sqlite3_stmt *st, int idx, const char *s);     /* NULL binds NULL */
 int sq_fail(struct sq_conn *c, const char *what);                /* logs; STORE_UNAVAILABLE */
+/* Whether the SQLite error code says the storage as a whole is failing
+ * (locked by another process, full, an I/O error, out of memory) rather
+ * than one request: running the same work again now would fail again. */
+bool sq_storage_failing(int sqlite_rc);
+/* Rolls back the open transaction, if SQLite has not already. */
+void sq_rollback(struct sq_conn *c);
 /* Runs one operation in its own transaction (reads: deferred; writes:
  * immediate). */
 int sq_run_alone(struct sq_conn *c, const struct sq_op *op, struct store_req *r);

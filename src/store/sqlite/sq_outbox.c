@@ -443,6 +443,9 @@ struct claimed {
 static int current_claim(struct sq_conn *c, int64_t id, int64_t claims, struct arena *a,
                          struct claimed *k)
 {
+    /* Set on every path: gcc -O3 (build-bench) cannot see that the callers
+     * read it only after STORE_OK, and -Werror stops the build. */
+    *k = (struct claimed){0};
     sqlite3_stmt *st = sq_prep(c, "SELECT status, claims, attempts, channel, wid, mid, eid, "
                                   "nid, provider FROM deliveries WHERE id = ?1");
     if (!st)

@@ -81,6 +81,11 @@ static void sq_close(struct store *s)
     free(q);
 }
 
+/* Reads answer on the loop thread, where any wait stalls every connection.
+ * WAL readers wait only in rare, short moments (another connection
+ * recovering the WAL index); a read that would wait longer answers 503. */
+#define LOOP_READER_BUSY_MS 100
+
 static struct store *sq_open(const struct store_options *opt)
 {
     struct sq_store *q = xcalloc(1, sizeof *q);
@@ -88,11 +93,15 @@ static struct store *sq_open(const struct store_options *opt)
     q->opt = *opt;
     q->metrics = opt->metrics;
     /* The file holds signing secrets: only its owner may read it. */
+    if (q->opt.busy_timeout_ms <= 0)
+        q->opt.busy_timeout_ms = 5000;
+    int busy = q->opt.busy_timeout_ms;
+    int read_busy = opt->threaded && busy > LOOP_READER_BUSY_MS ? LOOP_READER_BUSY_MS : busy;
     mode_t old = umask(077);
-    int rc = sq_conn_open(&q->writer, opt->dsn, opt->sync_full, true);
+    int rc = sq_conn_open(&q->writer, opt->dsn, opt->sync_full, true, busy);
     umask(old);
     if (rc != 0 || sq_migrate(&q->writer) != 0 ||
-        sq_conn_open(&q->reader, opt->dsn, opt->sync_full, false) != 0) {
+        sq_conn_open(&q->reader, opt->dsn, opt->sync_full, false, read_busy) != 0) {
         sq_conn_close(&q->writer);
         free(q);
         return NULL;

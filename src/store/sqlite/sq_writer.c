@@ -88,11 +88,21 @@ static void run_alone(struct sq_conn *c, struct store_req *r)
  * copy every page it touches into a sub-journal. If a request fails
  * (STORE_UNAVAILABLE) or the COMMIT does, everything is rolled back and
  * each request runs again in its own transaction, so one bad request
- * cannot fail the others. Returns false when storage is failing. */
+ * cannot fail the others.
+ *
+ * Unless the storage as a whole is failing (sq_storage_failing: the
+ * database locked by another process past the busy timeout, the disk
+ * full, an I/O error): then each request alone would meet the same error,
+ * and a lock would make each one wait out the busy timeout again, so a
+ * batch of n would answer after n + 1 timeouts. Every request in the batch
+ * answers STORE_UNAVAILABLE (503 with Retry-After) at once instead; what
+ * it wrote is rolled back, so a retry starts afresh. Returns false when
+ * storage is failing. */
 static bool run_batch(struct sq_writer *w, struct store_req *batch, size_t n)
 {
     struct sq_conn *c = &w->store->writer;
     uint64_t t0 = hclock_mono_ns();
+    c->failed = 0;
     bool ok = sq_step_sql(c, BEGIN) == 0;
     for (struct store_req *r = batch; r && ok; r = r->next) {
         if (r->op != ST_EVENT_INGEST) { /* it may change what ingest reads */
@@ -115,13 +125,18 @@ static bool run_batch(struct sq_writer *w, struct store_req *batch, size_t n)
         metrics_commit(w->store->metrics, (double)(hclock_mono_ns() - t0) / 1e9, n);
         return true;
     }
-    if (!sqlite3_get_autocommit(c->db))
-        sq_exec(c, "ROLLBACK");
+    sq_rollback(c);
     metrics_store_error(w->store->metrics);
-    bool any_ok = false;
+    bool failing = sq_storage_failing(c->failed), any_ok = false;
     for (struct store_req *r = batch; r; r = r->next) {
+        if (failing) {
+            r->rc = STORE_UNAVAILABLE; /* its answers came from the rolled-back batch */
+            continue;
+        }
+        c->failed = 0;
         run_alone(c, r);
         any_ok |= r->rc != STORE_UNAVAILABLE;
+        failing = r->rc == STORE_UNAVAILABLE && sq_storage_failing(c->failed);
     }
     return any_ok;
 }
