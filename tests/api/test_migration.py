@@ -23,7 +23,7 @@ def test_a_version_2_database_migrates_and_its_outbox_is_sent(tmpdir_path):
     try:
         admin = Client(h.url, ADMIN_KEY)
         st, body, _ = admin.get("/readyz")
-        assert st == 200 and body["schema_version"] == 4
+        assert st == 200 and body["schema_version"] == 5
         st, key, _ = admin.post("/v1/workspaces/old/keys", {"name": "after"})
         assert st == 201, key
         host = Client(h.url, key["api_key"])
@@ -37,6 +37,11 @@ def test_a_version_2_database_migrates_and_its_outbox_is_sent(tmpdir_path):
         assert got[("m_a", "email")]["status"] == "sent"
         assert got[("m_a", "push")]["status"] == "skipped"
         assert got[("m_a", "push")]["reason"] == "made_before_delivery"
+        # The old row's send is in the audit trail the migration made.
+        st, body, _ = host.get("/v1/audit", params={"action": "delivery.attempt"})
+        assert st == 200, body
+        assert [(e["member_id"], e["details"]["channel"], e["details"]["ok"])
+                for e in body["items"]] == [("m_a", "email", True)]
         st, body, _ = host.get("/v1/dev/sink")
         [mail] = body["items"]
         assert mail["to"] == "ann@old.example" and mail["subject"] == "New messages"
