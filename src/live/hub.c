@@ -302,21 +302,38 @@ static void on_replayed(struct store_req *r)
     /* Its own buffer: this may run inside live_publish (a read refused at
      * once), whose frame is in h->frame. */
     struct buf scratch = BUF_INIT, *b = &scratch;
-    if (r->rc != STORE_OK || q->gap || q->more) {
-        /* What it missed is no longer kept: the client reloads its feed.
-         * The id moves the browser's Last-Event-ID past the gap, so a
-         * later reconnect resumes from here instead of resetting again. */
+    const char *reset = r->rc != STORE_OK ? "unavailable"
+                        : q->gap || q->more ? "position_not_kept" : NULL;
+    if (!reset) {
+        /* The replay goes out in one write, and only if it fits well inside
+         * the stream's queue: written item by item past the slow-reader
+         * limit, it would drop the stream before a byte left, and the
+         * client, reconnecting from the same id, would be dropped again
+         * and again. Too much to replay is a reset, like a gap. */
+        struct buf one = BUF_INIT;
+        for (size_t i = 0; i < q->n && !reset; i++) {
+            build_update(&one, &q->updates[i]);
+            if (b->len + one.len > s->hub->limits.max_queue / 2)
+                reset = "too_much_to_replay";
+            else
+                buf_add(b, one.data, one.len);
+        }
+        buf_free(&one);
+        if (reset)
+            buf_clear(b);
+    }
+    if (reset) {
+        /* What it missed is no longer kept, or too much: the client
+         * reloads its feed. The id moves the browser's Last-Event-ID past
+         * the gap, so a later reconnect resumes from here instead of
+         * resetting again. */
         if (r->rc == STORE_OK)
             buf_printf(b, "id: %" PRId64 "\n", q->last_seq);
         buf_printf(b, "event: reset\ndata: {\"reason\":\"%s\",\"last_id\":%" PRId64 "}\n\n",
-                   r->rc != STORE_OK ? "unavailable" : "position_not_kept", q->last_seq);
-        http_stream_write(s->http, b->data, b->len);
-    } else {
-        for (size_t i = 0; i < q->n; i++) {
-            build_update(b, &q->updates[i]);
-            http_stream_write(s->http, b->data, b->len);
-        }
+                   reset, q->last_seq);
     }
+    if (b->len)
+        http_stream_write(s->http, b->data, b->len);
     if (q->last_seq > s->last_seq)
         s->last_seq = q->last_seq;
     /* Then what was published during the replay and is newer than it, in

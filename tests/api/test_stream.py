@@ -270,6 +270,33 @@ def test_too_new_last_event_id_gives_reset_with_the_last_id_then_count_then_live
     assert ev["id"] == 3 and cnt["data"] == {"unread": 3}
 
 
+def test_a_replay_larger_than_the_stream_queue_is_a_reset_not_a_drop(ws, streams):
+    """80 items of about 2.5 KB each are more than half the stream's 256 KiB
+    queue: written at once they would drop the stream before a byte left,
+    and every reconnect from the same id would be dropped again."""
+    ws.member("m_big")
+    for _ in range(80):
+        ev = appointment_event("appointment.booked", ["m_big"], memo="x" * 2000)
+        assert ws.post_event(ev)[0] == 202
+    tok = ws.token("m_big")
+    s = streams(ws.url, tok, last_event_id=0)
+    assert s.status == 200
+    reset, cnt = expect(s, "reset", "count")
+    assert reset["data"] == {"reason": "too_much_to_replay", "last_id": 80}
+    assert reset["id"] == 80 and cnt["data"] == {"unread": 80}
+    # from the reset's id, the stream resumes and goes live
+    again = streams(ws.url, tok, last_event_id=reset["id"])
+    (cnt,) = expect(again, "count")
+    assert cnt["data"] == {"unread": 80}
+    notify(ws, "m_big")
+    ev, cnt = expect(again, "notification", "count")
+    assert ev["id"] == 81 and cnt["data"] == {"unread": 81}
+    # a replay that fits is still sent whole
+    few = streams(ws.url, tok, last_event_id=78)
+    got = expect(few, "notification", "notification", "notification", "count")
+    assert [e["id"] for e in got[:3]] == [79, 80, 81]
+
+
 def test_21st_stream_of_a_member_is_429_too_many_streams(duo, streams):
     ws, a, b = duo
     tok = ws.token("m_a")
