@@ -27,6 +27,9 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERALD_BIN = os.environ.get("HERALD_BIN", os.path.join(ROOT, "build", "herald"))
 ADMIN_KEY = "hak_" + "a" * 40
+# How long a herald may take to start listening; scripts/valgrind.sh raises
+# it, as Herald starts several times slower under valgrind.
+START_TIMEOUT = float(os.environ.get("HERALD_TEST_START_TIMEOUT", "15"))
 
 # HERALD_TEST_STORE=postgresql runs every test on PostgreSQL: a throwaway
 # server (scripts/pg.sh) starts with the session, and each database path a
@@ -115,7 +118,8 @@ class Herald:
         self.proc = None
         self.url = None
 
-    def start(self, timeout=15):
+    def start(self, timeout=None):
+        timeout = timeout or START_TIMEOUT
         cmd = [HERALD_BIN, "serve", "--listen", "127.0.0.1:0", "--database", database_for(self.db),
                "--log-level", "warn", *self.args]
         # stderr goes to a file: a pipe nobody reads could fill and stall herald.
