@@ -6,6 +6,14 @@
 #   bench/soak.sh [SECONDS] [WARMUP_SECONDS]     (defaults 600 and 120)
 #   SOAK_RATE=150 SOAK_PORT=18390 bench/soak.sh 60 20     (a short trial)
 #
+# SQLite's page cache grows with the database up to its cap (per
+# connection: sqlite_cache_mib, 64 MiB by default), which would read as
+# growth. So the soak caps it at SOAK_CACHE_MIB (default 16) and first
+# fills the database to SOAK_FILL_MB (default 96) with events of another
+# workspace: the caches are full before the warm-up ends, and what grows
+# after it is Herald's own. SOAK_CACHE_MIB=64 SOAK_FILL_MB=0 runs with the
+# defaults from an empty database (memory then grows with the caches).
+#
 # It builds build/ if needed, then starts in a fresh temp dir:
 #   - herald serve on a new SQLite file, the real clock, email over SMTP,
 #     retries fast (backoff 1 s doubling to 4 s, 3 attempts, then dead);
@@ -24,13 +32,15 @@ cd "$(dirname "$0")/.."
 SECS=${1:-600}
 WARM=${2:-120}
 RATE=${SOAK_RATE:-150}
+FILL_MB=${SOAK_FILL_MB:-96}
+CACHE_MIB=${SOAK_CACHE_MIB:-16}
 PORT=${SOAK_PORT:-18390}
 SINK_PORT=$((PORT + 1))
 ADMIN=hak_soaksoaksoaksoaksoaksoaksoaksoak
 MAX_ATTEMPTS=3
 
 [ -d build ] || meson setup build >/dev/null
-ninja -C build herald bench/smtpsink >/dev/null
+ninja -C build herald bench/smtpsink bench/loadgen >/dev/null
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/herald-soak.XXXXXX")
 HPID=
 SPID=
@@ -51,7 +61,8 @@ HERALD_ADMIN_KEY=$ADMIN build/herald serve --database "$DIR/herald.db" \
   --listen "127.0.0.1:$PORT" --log-level warn \
   --email-provider smtp --smtp-url "smtp://127.0.0.1:$SINK_PORT" --smtp-tls off \
   --smtp-from soak@soak.example --delivery-backoff-s 1 --delivery-backoff-max-s 4 \
-  --delivery-max-attempts "$MAX_ATTEMPTS" > "$DIR/herald.out" 2> "$DIR/herald.err" &
+  --delivery-max-attempts "$MAX_ATTEMPTS" --sqlite-cache-mib "$CACHE_MIB" \
+  > "$DIR/herald.out" 2> "$DIR/herald.err" &
 HPID=$!
 i=0
 until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
@@ -61,6 +72,30 @@ until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
   fi
   sleep 0.1
 done
+
+# Fill the database first (another workspace, which the checks leave
+# alone), so the page caches are full before the warm-up ends.
+if [ "$FILL_MB" -gt 0 ]; then
+  FILL_KEY=$(/usr/bin/python3 - "http://127.0.0.1:$PORT" "$ADMIN" <<'PY'
+import json, sys, urllib.request
+url, admin = sys.argv[1], sys.argv[2]
+def call(method, path, body, token):
+    req = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode(),
+        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req))
+key = call("POST", "/v1/workspaces", {"id": "fill", "name": "Fill", "timezone": "Europe/Dublin"}, admin)["api_key"]
+for m in ("m1", "m2", "m3"):
+    call("PUT", "/v1/members/" + m, {"name": m, "role": "practitioner"}, key)
+print(key)
+PY
+)
+  n=0
+  while [ "$(du -sm "$DIR" | cut -f1)" -lt "$FILL_MB" ] && [ "$n" -lt 40 ]; do
+    build/bench/loadgen -p "$PORT" -m ingest -k "$FILL_KEY" -c 16 -n 10000 -x "fill$n" >/dev/null
+    n=$((n + 1))
+  done
+  echo "== filled: $(du -sm "$DIR" | cut -f1) MB on disk ($((n * 10000)) events in another workspace)"
+fi
 
 # In the background, so that a TERM sent to this script alone stops it too
 # (the trap runs during wait, and cleanup kills it).

@@ -21,6 +21,7 @@ struct config {
     int idle_timeout_s;
     int max_batch;
     int busy_timeout_ms;
+    int sqlite_cache_mib;
     int db_connections;
     int prune_interval_s;
     int token_ttl_s;

@@ -302,6 +302,7 @@ int app_serve(int argc, char **argv)
         .sync_full = strcmp(s->cfg.synchronous, "full") == 0,
         .max_batch = s->cfg.max_batch,
         .busy_timeout_ms = s->cfg.busy_timeout_ms,
+        .cache_mib = s->cfg.sqlite_cache_mib,
         .metrics = s->metrics,
     };
     s->store = store_open(&so);

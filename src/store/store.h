@@ -576,6 +576,7 @@ struct store_options {
     bool sync_full;        /* fsync each commit (default true) */
     int max_batch;         /* jobs per group commit */
     int busy_timeout_ms;   /* sqlite: wait for another process's lock (0: 5 s) */
+    int cache_mib;         /* sqlite: page cache per connection (0: 64 MiB) */
     int workers;           /* postgresql: connections serving requests (0: default) */
     struct metrics *metrics; /* may be NULL */
 };

@@ -74,7 +74,9 @@ static void *checkpoint_main(void *arg)
 struct sq_checkpointer *sq_checkpointer_start(struct sq_store *s)
 {
     struct sq_checkpointer *k = xcalloc(1, sizeof *k);
-    if (sq_conn_open(&k->conn, s->opt.dsn, s->opt.sync_full, false, s->opt.busy_timeout_ms) != 0) {
+    /* Checkpoints copy pages from the WAL; they need no cache of their own. */
+    struct sq_conn_cfg cfg = {s->opt.sync_full, false, s->opt.busy_timeout_ms, 2};
+    if (sq_conn_open(&k->conn, s->opt.dsn, &cfg) != 0) {
         free(k);
         return NULL;
     }

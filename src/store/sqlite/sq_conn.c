@@ -48,7 +48,7 @@ static void sq_configure_once(void)
     pthread_once(&once, sq_configure);
 }
 
-int sq_conn_open(struct sq_conn *c, const char *path, bool sync_full, bool writer, int busy_ms)
+int sq_conn_open(struct sq_conn *c, const char *path, const struct sq_conn_cfg *cfg)
 {
     sq_configure_once();
     memset(c, 0, sizeof *c);
@@ -64,17 +64,17 @@ int sq_conn_open(struct sq_conn *c, const char *path, bool sync_full, bool write
     /* Another process (herald workspace create) may hold the write lock
      * for a moment; wait rather than fail. Past this the request fails
      * with 503 (busy_timeout_ms). */
-    sqlite3_busy_timeout(c->db, busy_ms);
-    const char *pragmas = sync_full
-        ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-          "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;"
-        : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-          "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;";
+    sqlite3_busy_timeout(c->db, cfg->busy_ms);
+    char pragmas[256];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
+             "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-%d;",
+             cfg->sync_full ? "FULL" : "NORMAL", (cfg->cache_mib > 0 ? cfg->cache_mib : 64) * 1024);
     if (sq_exec(c, pragmas) != 0) {
         sq_conn_close(c);
         return -1;
     }
-    if (!writer) {
+    if (!cfg->writer) {
         sq_exec(c, "PRAGMA query_only=1;");
     } else {
         /* The WAL file is reused, not shrunk, after each restart (at most

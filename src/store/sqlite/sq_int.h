@@ -53,7 +53,13 @@ struct sq_store {
 
 /* connections (sq_conn.c) */
 /* busy_ms: how long a statement waits for another connection's lock. */
-int sq_conn_open(struct sq_conn *c, const char *path, bool sync_full, bool writer, int busy_ms);
+/* How one connection is opened. */
+struct sq_conn_cfg {
+    bool sync_full, writer;
+    int busy_ms;   /* wait this long for another process's lock */
+    int cache_mib; /* the page cache's cap: it grows to it with the database */
+};
+int sq_conn_open(struct sq_conn *c, const char *path, const struct sq_conn_cfg *cfg);
 void sq_conn_close(struct sq_conn *c);
 /* A ready statement for sql (a static string): prepared once, reset and
  * with bindings cleared on every call. */

@@ -98,10 +98,11 @@ static struct store *sq_open(const struct store_options *opt)
     int busy = q->opt.busy_timeout_ms;
     int read_busy = opt->threaded && busy > LOOP_READER_BUSY_MS ? LOOP_READER_BUSY_MS : busy;
     mode_t old = umask(077);
-    int rc = sq_conn_open(&q->writer, opt->dsn, opt->sync_full, true, busy);
+    struct sq_conn_cfg wcfg = {opt->sync_full, true, busy, opt->cache_mib};
+    struct sq_conn_cfg rcfg = {opt->sync_full, false, read_busy, opt->cache_mib};
+    int rc = sq_conn_open(&q->writer, opt->dsn, &wcfg);
     umask(old);
-    if (rc != 0 || sq_migrate(&q->writer) != 0 ||
-        sq_conn_open(&q->reader, opt->dsn, opt->sync_full, false, read_busy) != 0) {
+    if (rc != 0 || sq_migrate(&q->writer) != 0 || sq_conn_open(&q->reader, opt->dsn, &rcfg) != 0) {
         sq_conn_close(&q->writer);
         free(q);
         return NULL;
