@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="
-  gcc clang libclang-rt-14-dev meson ninja-build pkg-config
+  gcc clang libclang-rt-14-dev meson ninja-build pkg-config valgrind
   libevent-dev libjansson-dev libsqlite3-dev libssl-dev libicu-dev
   libhttp-parser-dev libcmocka-dev libcurl4-openssl-dev
   libpq-dev postgresql-15 postgresql-client-15

@@ -33,7 +33,7 @@ EOF
 chmod +x "$OUT/herald"
 
 TESTS="tests/api/test_smoke.py tests/api/test_feed.py tests/api/test_stream.py
-  tests/api/test_smtp.py tests/api/test_devices.py"
+  tests/api/test_smtp.py tests/api/test_devices.py tests/api/test_audit.py"
 start=$(date +%s)
 rc=0
 # shellcheck disable=SC2086
