@@ -18,7 +18,7 @@ case ${1:-60} in
   *[!0-9]*|0) echo "usage: $0 [SECONDS_PER_TARGET|-runs=N]" >&2; exit 2 ;;
   *) limit=-max_total_time=${1:-60} ;;
 esac
-TARGETS="event token render resume query provider"
+TARGETS="event token render resume query provider http"
 
 ./scripts/setup.sh
 opts="-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized"

@@ -76,6 +76,10 @@ struct http_server *http_server_new(struct event_base *base,
                                     const struct http_limits *limits,
                                     http_handler_fn handler, void *arg);
 void http_server_set_observer(struct http_server *srv, http_observer_fn fn, void *arg);
+/* Serves a connected socket as if it had been accepted (the fuzz target
+ * feeds requests through a socketpair). The server owns fd from here on,
+ * even on failure (-1). */
+int http_server_adopt(struct http_server *srv, int fd);
 /* Binds and listens; host may be a name or an address. Returns the port
  * actually bound (useful with port 0), or -1. */
 int http_server_listen(struct http_server *srv, const char *host, int port);

@@ -720,19 +720,15 @@ static void conn_free(struct http_conn *c)
         event_active(srv->drain_ev, EV_TIMEOUT, 0);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
-                      struct sockaddr *sa, int socklen, void *arg)
+int http_server_adopt(struct http_server *srv, int fd)
 {
-    (void)l;
-    (void)sa;
-    (void)socklen;
-    struct http_server *srv = arg;
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails harmlessly off TCP */
+    evutil_make_socket_nonblocking(fd);
     struct bufferevent *bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         evutil_closesocket(fd);
-        return;
+        return -1;
     }
     struct http_conn *c = xcalloc(1, sizeof *c);
     c->srv = srv;
@@ -747,7 +743,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     bufferevent_setwatermark(bev, EV_READ, 0, 64 * 1024);
     bufferevent_setcb(bev, on_read, on_write, on_event, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-    if (srv->nconns >= srv->limits.max_connections && !srv->listener_paused) {
+    if (srv->nconns >= srv->limits.max_connections && srv->listener && !srv->listener_paused) {
         evconnlistener_disable(srv->listener);
         srv->listener_paused = true;
         uint64_t now = hclock_mono_ns();
@@ -756,6 +752,16 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
             hlog_warn("http: %d connections open (the limit); new ones wait", srv->nconns);
         }
     }
+    return 0;
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+                      struct sockaddr *sa, int socklen, void *arg)
+{
+    (void)l;
+    (void)sa;
+    (void)socklen;
+    http_server_adopt(arg, fd);
 }
 
 static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
