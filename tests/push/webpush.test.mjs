@@ -186,6 +186,24 @@ test('404 and 410 remove the subscription; 413 fails only that message', async (
   assert.equal(service.to(big.id).length, 2);
 });
 
+test('a 410 also skips the device\'s waiting pushes, each with its audit entry', async () => {
+  const p = await herald.practice('wp3c');
+  const s = service.subscribe();
+  service.script.set(s.id, [[429, { 'retry-after': '120' }], [410, {}]]);
+  await register(p, 'tablet', s);
+  await herald.booking(p.key, p.member, 'evt_wp3c_1');
+  await herald.settle(); // 429: it waits 120 s
+  await herald.booking(p.key, p.member, 'evt_wp3c_2');
+  await herald.settle(); // 410: the subscription is gone, and so is the waiting push
+  const byEvent = Object.fromEntries((await herald.pushes(p.key)).map((d) => [d.event_id, d]));
+  assert.equal(byEvent.evt_wp3c_2.status, 'dead');
+  assert.equal(byEvent.evt_wp3c_1.status, 'skipped');
+  assert.equal(byEvent.evt_wp3c_1.reason, 'device_removed');
+  const audit = (await herald.api('GET', '/v1/audit?action=delivery.skipped', p.key)).body.items;
+  assert.deepEqual(audit.map((e) => [e.delivery_id, e.event_id, e.actor.kind, e.details]),
+    [[byEvent.evt_wp3c_1.id, 'evt_wp3c_1', 'herald', { channel: 'push', reason: 'device_removed' }]]);
+});
+
 test('429 waits for Retry-After; 503 is retried; too many failures are dead', async () => {
   const p = await herald.practice('wp4');
   const slow = service.subscribe(), down = service.subscribe(), dead = service.subscribe();

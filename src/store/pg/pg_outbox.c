@@ -534,15 +534,20 @@ static int add_attempt(struct pg_conn *c, int64_t id, const struct claimed *k,
  * device row is locked first, so two results forgetting it queue there
  * rather than on each other's deliveries. */
 static int forget_device(struct pg_conn *c, int64_t delivery, const char *token,
-                         int64_t gone_at)
+                         int64_t gone_at, int64_t now, struct arena *a)
 {
     static const char LOCK[] =
         "SELECT v.did FROM deliveries d JOIN devices v ON v.did = d.device "
         "WHERE d.id = $1 AND v.token = $3 AND ($2::bigint = 0 OR v.credential_at <= $2) "
         "FOR UPDATE OF v";
+    /* The device's other pending pushes, each with its audit entry. */
     static const char PENDING[] =
-        "UPDATE deliveries SET status = 5, reason = 'device_removed' WHERE device = $2 "
-        "AND id <> $1 AND status IN (0, 3)";
+        "WITH s AS (UPDATE deliveries SET status = 5, reason = 'device_removed' "
+        "  WHERE device = $2 AND id <> $1 AND status IN (0, 3) "
+        "  RETURNING id, wid, mid, eid, nid) "
+        "INSERT INTO audit(wid, at, action, actor_kind, member_id, event_id, nid, did, detail) "
+        "SELECT s.wid, $3, $4, $5, m.id, e.id, s.nid, s.id, $6 FROM s "
+        "LEFT JOIN members m ON m.mid = s.mid LEFT JOIN events e ON e.eid = s.eid ORDER BY s.id";
     static const char DELETE[] = "DELETE FROM devices WHERE did = $1";
     struct pg_params p = PG_PARAMS_INIT;
     pgp_int(&p, delivery);
@@ -559,6 +564,10 @@ static int forget_device(struct pg_conn *c, int64_t delivery, const char *token,
     struct pg_params u = PG_PARAMS_INIT;
     pgp_int(&u, delivery);
     pgp_int(&u, did);
+    pgp_int(&u, now);
+    pgp_int(&u, AU_DELIVERY_SKIPPED);
+    pgp_int(&u, AUDIT_BY_HERALD);
+    pgp_text(&u, audit_detail_delivery_skipped(a, CH_PUSH, "device_removed"));
     if (pg_cmd(c, PENDING, &u, NULL) != STORE_OK)
         return STORE_UNAVAILABLE;
     struct pg_params x = PG_PARAMS_INIT;
@@ -621,7 +630,8 @@ int pg_outbox_result(struct pg_conn *c, struct store_req *r)
     if ((rc = pg_cmd(c, SQL, &p, NULL)) != STORE_OK)
         return rc;
     q->status = status;
-    if (q->gone && (rc = forget_device(c, q->id, q->gone_token, q->gone_at)) != STORE_OK)
+    if (q->gone &&
+        (rc = forget_device(c, q->id, q->gone_token, q->gone_at, q->now, r->arena)) != STORE_OK)
         return rc;
     if (channel != CH_SMS || status == DS_FAILED)
         return STORE_OK;

@@ -496,9 +496,16 @@ static int add_attempt(struct sq_conn *c, int64_t id, const struct claimed *k,
  * was sent (the app may have registered a new one meanwhile), and, with
  * APNs' timestamp, only if that credential dates from before it. */
 static int forget_device(struct sq_conn *c, int64_t delivery, const char *token,
-                         int64_t gone_at)
+                         int64_t gone_at, int64_t now, struct arena *a)
 {
+    /* The trail first (the same rows as the UPDATE after it), then the rows. */
     static const char *const SQL[] = {
+        "INSERT INTO audit(wid, at, action, actor_kind, member_id, event_id, nid, did, detail) "
+        "SELECT x.wid, ?4, ?5, ?6, m.id, e.id, x.nid, x.id, ?7 FROM deliveries x "
+        "LEFT JOIN members m ON m.mid = x.mid LEFT JOIN events e ON e.eid = x.eid "
+        "WHERE x.device = (SELECT d.device FROM deliveries d JOIN devices v ON v.did = d.device "
+        " WHERE d.id = ?1 AND v.token = ?3 AND (?2 = 0 OR v.credential_at <= ?2)) "
+        "AND x.id <> ?1 AND x.status IN (0, 3) ORDER BY x.id",
         "UPDATE deliveries SET status = 5, reason = 'device_removed' WHERE device = "
         "(SELECT d.device FROM deliveries d JOIN devices v ON v.did = d.device "
         " WHERE d.id = ?1 AND v.token = ?3 AND (?2 = 0 OR v.credential_at <= ?2)) "
@@ -513,6 +520,12 @@ static int forget_device(struct sq_conn *c, int64_t delivery, const char *token,
         sqlite3_bind_int64(st, 1, delivery);
         sqlite3_bind_int64(st, 2, gone_at);
         sq_bind_text(st, 3, token);
+        if (i == 0) {
+            sqlite3_bind_int64(st, 4, now);
+            sqlite3_bind_int(st, 5, AU_DELIVERY_SKIPPED);
+            sqlite3_bind_int(st, 6, AUDIT_BY_HERALD);
+            sq_bind_text(st, 7, audit_detail_delivery_skipped(a, CH_PUSH, "device_removed"));
+        }
         int rc = step_update(c, st, "forget device");
         if (rc != STORE_OK)
             return rc;
@@ -571,7 +584,8 @@ int sq_outbox_result(struct sq_conn *c, struct store_req *r)
     if ((rc = step_update(c, st, "result")) != STORE_OK)
         return rc;
     q->status = status;
-    if (q->gone && (rc = forget_device(c, q->id, q->gone_token, q->gone_at)) != STORE_OK)
+    if (q->gone &&
+        (rc = forget_device(c, q->id, q->gone_token, q->gone_at, q->now, r->arena)) != STORE_OK)
         return rc;
     if (channel != CH_SMS || status == DS_FAILED)
         return STORE_OK;
