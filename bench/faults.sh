@@ -15,6 +15,7 @@
 #            back after its backoff (1 s doubling to 4 s). With 16 SMTP
 #            connections, 256 sends are stuck at any moment.
 #
+# One member reads as fast as it can, so the member rate limit is off.
 # The healthy run is the anchor: the figure is the ratio of the p99
 # latencies, hanging / healthy, for reads and for ingest. Prints RESULT
 # lines (loadgen's, and the delivery attempts from /metrics) and the
@@ -50,6 +51,7 @@ run() { # $1: healthy | hanging
     --smtp-tls off --smtp-from bench@bench.example --smtp-connections 16 \
     --smtp-timeout-s 5 --delivery-backoff-s 1 --delivery-backoff-max-s 4 \
     --delivery-max-attempts 100 --delivery-lease-s 60 \
+    --rate-limit-member-per-s 0 \
     > "$DIR/herald-$1.out" 2> "$DIR/herald-$1.err" &
   HPID=$!
   PIDS="$PIDS $HPID"
@@ -57,21 +59,10 @@ run() { # $1: healthy | hanging
   # Another process on the port would be measured instead: stop here.
   kill -0 "$HPID" 2>/dev/null && kill -0 "$SINK" 2>/dev/null \
     || { cat "$DIR/herald-$1.err" >&2; echo "faults.sh: ports $PORT/$SINK_PORT busy?" >&2; exit 1; }
-  set -- "$1" $(/usr/bin/python3 - "http://127.0.0.1:$PORT" "$ADMIN" <<'PY'
-import json, sys, urllib.request
-url, admin = sys.argv[1], sys.argv[2]
-def call(method, path, body, token):
-    req = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode(),
-        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
-    return json.load(urllib.request.urlopen(req))
-key = call("POST", "/v1/workspaces", {"id": "bench", "name": "Bench", "timezone": "Europe/Dublin"}, admin)["api_key"]
-# Every booking emails each practitioner it names.
-call("PATCH", "/v1/workspace", {"default_preferences": {"categories": {"scheduling": {"email": True}}}}, key)
-for m in ("m1", "m2", "m3"):
-    call("PUT", "/v1/members/" + m, {"name": m, "role": "practitioner", "email": m + "@bench.example"}, key)
-print(key, call("POST", "/v1/members/m1/tokens", {}, key)["token"])
-PY
-)
+  # Every booking emails each practitioner it names.
+  KEY=$(/usr/bin/python3 bench/bench_ws.py create "http://127.0.0.1:$PORT" "$ADMIN" \
+    --email --scheduling-email)
+  set -- "$1" "$KEY" "$(/usr/bin/python3 bench/bench_ws.py token "http://127.0.0.1:$PORT" "$KEY" m1)"
   "$L" -p "$PORT" -m ingest -k "$2" -M m1,m2,m3 -c 4 -d "$SECS" -w 3 -x "ev-$1" \
     > "$DIR/ingest-$1.out" &
   INGEST=$!

@@ -69,23 +69,8 @@ HERALD_ADMIN_KEY=$ADMIN "$H" serve --database "$DIR/h.db" --listen "127.0.0.1:$P
 HPID=$!
 PIDS="$PIDS $HPID"
 sleep 0.5
-KEY=$(/usr/bin/python3 - "http://127.0.0.1:$PORT" "$ADMIN" "$STAFF" <<'PY'
-import json, os, sys, urllib.request
-url, admin, staff = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def call(method, path, body, token):
-    req = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode(),
-        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
-    return json.load(urllib.request.urlopen(req))
-key = call("POST", "/v1/workspaces", {"id": "bench", "name": "Bench", "timezone": "Europe/Dublin"}, admin)["api_key"]
-call("PATCH", "/v1/workspace", {"booking_alert_audience": "all_staff"}, key)
-for i in range(1, staff + 1):
-    m = "m%d" % i
-    call("PUT", "/v1/members/" + m, {"name": m, "role": "practitioner"}, key)
-    tok = call("POST", "/v1/members/%s/tokens" % m, {}, key)["token"]
-    call("PUT", "/v1/me/devices/iphone", {"kind": "apns", "token": os.urandom(32).hex()}, tok)
-print(key)
-PY
-)
+KEY=$(/usr/bin/python3 bench/bench_ws.py create "http://127.0.0.1:$PORT" "$ADMIN" \
+  --staff "$STAFF" --all-staff --apns)
 "$L" -p "$PORT" -m ingest -k "$KEY" -M m1 -c 4 -n "$EVENTS" -x apns > "$DIR/ingest.out"
 /usr/bin/python3 - "$DIR/h.db" "$PUSHES" <<'PY'
 import sqlite3, sys, time

@@ -44,19 +44,7 @@ HPID=$!
 trap 'kill $HPID 2>/dev/null || true' EXIT INT TERM
 sleep 0.5
 U=http://127.0.0.1:$PORT
-KEY=$(/usr/bin/python3 - "$U" "$ADMIN" <<'PY'
-import json, sys, urllib.request
-url, admin = sys.argv[1], sys.argv[2]
-def call(method, path, body, token):
-    req = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode(),
-        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
-    return json.load(urllib.request.urlopen(req))
-key = call("POST", "/v1/workspaces", {"id": "bench", "name": "Bench", "timezone": "Europe/Dublin"}, admin)["api_key"]
-for m in ("m1", "m2", "m3"):
-    call("PUT", "/v1/members/" + m, {"name": m, "role": "practitioner", "email": m + "@bench.example"}, key)
-print(key)
-PY
-)
+KEY=$(/usr/bin/python3 bench/bench_ws.py create "$U" "$ADMIN" --email)
 "$L" -p "$PORT" -m ingest -k "$KEY" -c 1 -d "$SECS" -w 2 -x c1
 "$L" -p "$PORT" -m ingest -k "$KEY" -c 16 -d "$SECS" -w 2 -x c16
 "$L" -p "$PORT" -m ingest -k "$KEY" -c 64 -d "$SECS" -w 2 -x c64
@@ -65,13 +53,7 @@ echo "== filling to $TARGET notifications"
 HAVE=$(/usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from notifications').fetchone()[0])" "$DIR/herald.db")
 NEED=$(( (TARGET - HAVE + 2) / 3 ))
 [ "$NEED" -gt 0 ] && "$L" -p "$PORT" -m ingest -k "$KEY" -c 64 -n "$NEED" -x fill >/dev/null
-TOKEN=$(/usr/bin/python3 - "$U" "$KEY" <<'PY'
-import json, sys, urllib.request
-req = urllib.request.Request(sys.argv[1] + "/v1/members/m1/tokens", method="POST", data=b"{}",
-    headers={"Authorization": "Bearer " + sys.argv[2], "Content-Type": "application/json"})
-print(json.load(urllib.request.urlopen(req))["token"])
-PY
-)
+TOKEN=$(/usr/bin/python3 bench/bench_ws.py token "$U" "$KEY" m1)
 MID=$(/usr/bin/python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(\"select mid from members where id='m1'\").fetchone()[0]); print(c.execute('select count(*) from notifications').fetchone()[0], file=sys.stderr)" "$DIR/herald.db")
 
 echo "== feed at $(/usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from notifications').fetchone()[0])" "$DIR/herald.db") notifications"

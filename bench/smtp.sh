@@ -58,20 +58,9 @@ run_herald() { # $1: true (reuse) | false
   HPID=$!
   PIDS="$PIDS $HPID"
   sleep 0.5
-  KEY=$(/usr/bin/python3 - "http://127.0.0.1:$PORT" "$ADMIN" <<'PY'
-import json, sys, urllib.request
-url, admin = sys.argv[1], sys.argv[2]
-def call(method, path, body, token):
-    req = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode(),
-        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
-    return json.load(urllib.request.urlopen(req))
-key = call("POST", "/v1/workspaces", {"id": "bench", "name": "Bench", "timezone": "Europe/Dublin"}, admin)["api_key"]
-# Every booking emails its practitioner: one email per event.
-call("PATCH", "/v1/workspace", {"default_preferences": {"categories": {"scheduling": {"email": True}}}}, key)
-call("PUT", "/v1/members/m1", {"name": "m1", "role": "practitioner", "email": "m1@bench.example"}, key)
-print(key)
-PY
-)
+  # Every booking emails its practitioner: one email per event.
+  KEY=$(/usr/bin/python3 bench/bench_ws.py create "http://127.0.0.1:$PORT" "$ADMIN" \
+    --members m1 --email --scheduling-email)
   "$L" -p "$PORT" -m ingest -k "$KEY" -M m1 -c 16 -n "$N" -x "ingest-reuse-$1" > "$DIR/ingest.out"
   wait "$SINK" || true
   sed "s/^RESULT /RESULT herald reuse=$1 /" "$DIR/sink.out" | grep RESULT

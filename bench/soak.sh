@@ -76,19 +76,7 @@ done
 # Fill the database first (another workspace, which the checks leave
 # alone), so the page caches are full before the warm-up ends.
 if [ "$FILL_MB" -gt 0 ]; then
-  FILL_KEY=$(/usr/bin/python3 - "http://127.0.0.1:$PORT" "$ADMIN" <<'PY'
-import json, sys, urllib.request
-url, admin = sys.argv[1], sys.argv[2]
-def call(method, path, body, token):
-    req = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode(),
-        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
-    return json.load(urllib.request.urlopen(req))
-key = call("POST", "/v1/workspaces", {"id": "fill", "name": "Fill", "timezone": "Europe/Dublin"}, admin)["api_key"]
-for m in ("m1", "m2", "m3"):
-    call("PUT", "/v1/members/" + m, {"name": m, "role": "practitioner"}, key)
-print(key)
-PY
-)
+  FILL_KEY=$(/usr/bin/python3 bench/bench_ws.py create "http://127.0.0.1:$PORT" "$ADMIN" --id fill)
   n=0
   while [ "$(du -sm "$DIR" | cut -f1)" -lt "$FILL_MB" ] && [ "$n" -lt 40 ]; do
     build/bench/loadgen -p "$PORT" -m ingest -k "$FILL_KEY" -c 16 -n 10000 -x "fill$n" >/dev/null
