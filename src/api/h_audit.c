@@ -102,12 +102,8 @@ static void on_audit(struct store_req *r)
     for (size_t i = 0; i < q->n; i++)
         audit_entry_json(&w, &q->items[i]);
     jw_arr_end(&w);
-    jw_key(&w, "next_cursor");
     char cursor[32];
-    if (next_cursor(q, cursor, sizeof cursor))
-        jw_str(&w, cursor);
-    else
-        jw_null(&w);
+    jw_kstr(&w, "next_cursor", next_cursor(q, cursor, sizeof cursor) ? cursor : NULL);
     api_list_reply(call, &b, &w);
 }
 

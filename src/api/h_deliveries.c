@@ -53,13 +53,10 @@ static void on_deliveries(struct store_req *r)
     for (size_t i = 0; i < q->n; i++)
         api_json_delivery(&w, &q->items[i]);
     jw_arr_end(&w);
-    jw_key(&w, "next_cursor");
     char cursor[32];
-    if (q->more && q->n &&
-        cursor_encode(CURSOR_DELIVERIES, q->items[q->n - 1].id, cursor, sizeof cursor) == 0)
-        jw_str(&w, cursor);
-    else
-        jw_null(&w);
+    bool more = q->more && q->n &&
+        cursor_encode(CURSOR_DELIVERIES, q->items[q->n - 1].id, cursor, sizeof cursor) == 0;
+    jw_kstr(&w, "next_cursor", more ? cursor : NULL);
     api_list_reply(call, &b, &w);
 }
 
