@@ -500,18 +500,18 @@ static int forget_device(struct sq_conn *c, int64_t delivery, const char *token,
 {
     /* The trail first (the same rows as the UPDATE after it), then the rows. */
     static const char *const SQL[] = {
-        "INSERT INTO audit(wid, at, action, actor_kind, member_id, event_id, nid, did, detail) "
-        "SELECT x.wid, ?4, ?5, ?6, m.id, e.id, x.nid, x.id, ?7 FROM deliveries x "
-        "LEFT JOIN members m ON m.mid = x.mid LEFT JOIN events e ON e.eid = x.eid "
-        "WHERE x.device = (SELECT d.device FROM deliveries d JOIN devices v ON v.did = d.device "
-        " WHERE d.id = ?1 AND v.token = ?3 AND (?2 = 0 OR v.credential_at <= ?2)) "
-        "AND x.id <> ?1 AND x.status IN (0, 3) ORDER BY x.id",
-        "UPDATE deliveries SET status = 5, reason = 'device_removed' WHERE device = "
-        "(SELECT d.device FROM deliveries d JOIN devices v ON v.did = d.device "
-        " WHERE d.id = ?1 AND v.token = ?3 AND (?2 = 0 OR v.credential_at <= ?2)) "
-        "AND id <> ?1 AND status IN (0, 3)",
-        "DELETE FROM devices WHERE did = (SELECT device FROM deliveries WHERE id = ?1) "
-        "AND token = ?3 AND (?2 = 0 OR credential_at <= ?2)",
+        ("INSERT INTO audit(wid, at, action, actor_kind, member_id, event_id, nid, did, detail) "
+         "SELECT x.wid, ?4, ?5, ?6, m.id, e.id, x.nid, x.id, ?7 FROM deliveries x "
+         "LEFT JOIN members m ON m.mid = x.mid LEFT JOIN events e ON e.eid = x.eid "
+         "WHERE x.device = (SELECT d.device FROM deliveries d JOIN devices v ON v.did = d.device "
+         " WHERE d.id = ?1 AND v.token = ?3 AND (?2 = 0 OR v.credential_at <= ?2)) "
+         "AND x.id <> ?1 AND x.status IN (0, 3) ORDER BY x.id"),
+        ("UPDATE deliveries SET status = 5, reason = 'device_removed' WHERE device = "
+         "(SELECT d.device FROM deliveries d JOIN devices v ON v.did = d.device "
+         " WHERE d.id = ?1 AND v.token = ?3 AND (?2 = 0 OR v.credential_at <= ?2)) "
+         "AND id <> ?1 AND status IN (0, 3)"),
+        ("DELETE FROM devices WHERE did = (SELECT device FROM deliveries WHERE id = ?1) "
+         "AND token = ?3 AND (?2 = 0 OR credential_at <= ?2)"),
     };
     for (size_t i = 0; i < sizeof SQL / sizeof *SQL; i++) {
         sqlite3_stmt *st = sq_prep(c, SQL[i]);
