@@ -15,7 +15,6 @@
  * The audit trail's entries (created, skipped, grouped) go in with the
  * outcome, in one statement. */
 #include "store/pg/pg_int.h"
-#include "core/jw.h"
 #include "engine/decide.h"
 #include "engine/feeditem.h"
 #include "engine/outcome.h"
@@ -253,16 +252,7 @@ static int lock_recipients(struct pg_conn *c, const struct decisions *d, struct 
     return pg_lock_members(c, mids, k);
 }
 
-static const char *subject_name(const struct event_view *ev, const struct decisions *d)
-{
-    const char *subject = json_string_value(json_object_get(ev->data, "member_id"));
-    for (size_t i = 0; subject && i < d->n; i++)
-        if (d->v[i].member && strcmp(d->v[i].member_id, subject) == 0)
-            return d->v[i].member->name;
-    return NULL;
-}
-
-int pg_insert_notification(struct pg_conn *c, const struct pg_new_notification *n, int64_t *nid)
+int pg_insert_notification(struct pg_conn *c, const struct store_new_notification *n, int64_t *nid)
 {
     static const char SQL[] =
         "INSERT INTO notifications(wid, mid, eid, type, category, channels, reasons, in_app, "
@@ -292,32 +282,23 @@ int pg_insert_notification(struct pg_conn *c, const struct pg_new_notification *
     return rc;
 }
 
-void pg_announce_new(const struct pg_new_notification *n, int64_t nid, int64_t seq,
+void pg_announce_new(const struct store_new_notification *n, int64_t nid, int64_t seq,
                      int64_t unread, const char *event_id, const char *data_json,
-                     struct arena *a, struct pg_update_list *out)
+                     struct arena *a, struct store_updates *out)
 {
     struct feed_item_view it = {nid, n->at, n->type, n->title, n->body, event_id, data_json,
                                 (int)n->category, 0};
-    struct buf b = BUF_INIT;
-    struct jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_key(&w, "notification");
-    feed_item_json(&w, &it);
-    jw_kint(&w, "unread", unread);
-    jw_obj_end(&w);
     struct feed_update u = {n->mid, seq, unread, UPD_NOTIFICATION,
-                            arena_strndup(a, b.data, b.len)};
-    buf_free(&b);
-    pg_update_add(out, &u);
+                            store_new_item_json(a, &it, unread)};
+    store_updates_add(out, &u);
 }
 
-int pg_publish_new(struct pg_conn *c, const struct pg_new_notification *n, int64_t nid,
+int pg_publish_new(struct pg_conn *c, const struct store_new_notification *n, int64_t nid,
                    const char *event_id, const char *data_json, struct arena *a,
-                   struct pg_update_list *out)
+                   struct store_updates *out)
 {
     int64_t seq, unread;
-    struct pg_feed_change fc = {.mid = n->mid, .kind = PG_CHANGE_NEW, .nid = nid,
+    struct store_feed_change fc = {.mid = n->mid, .kind = STORE_CHANGE_NEW, .nid = nid,
                                 .unread_delta = 1, .at = n->at};
     int rc = pg_feed_change(c, &fc, &seq, &unread);
     if (rc != STORE_OK)
@@ -326,7 +307,7 @@ int pg_publish_new(struct pg_conn *c, const struct pg_new_notification *n, int64
     return STORE_OK;
 }
 
-int pg_insert_logged(struct pg_conn *c, const struct pg_new_notification *n, int64_t *nid,
+int pg_insert_logged(struct pg_conn *c, const struct store_new_notification *n, int64_t *nid,
                      int64_t *seq, int64_t *unread)
 {
     static const char SQL[] =
@@ -368,13 +349,13 @@ int pg_insert_logged(struct pg_conn *c, const struct pg_new_notification *n, int
  * notification, its outbox rows, and its announcement on the streams. */
 static int notify_one(struct pg_conn *c, struct st_event_ingest *q, const struct workspace *ws,
                       const struct decision *x, bool has_device, const char *subject,
-                      int64_t eid, struct pg_update_list *updates, int64_t *nid)
+                      int64_t eid, struct store_updates *updates, int64_t *nid)
 {
     const struct event_view *ev = q->ev;
     struct arena *a = q->base.arena;
     struct rendered text;
     render_notification(c->render, ev, ws, x->member, subject, a, &text);
-    struct pg_new_notification n = {q->wid, x->member->mid, eid, ev->type->name, x->category,
+    struct store_new_notification n = {q->wid, x->member->mid, eid, ev->type->name, x->category,
                                     x->channels, x->reasons, text.title, text.body,
                                     q->received_at};
     bool in_app = x->channels & CH_BIT(CH_IN_APP);
@@ -387,7 +368,7 @@ static int notify_one(struct pg_conn *c, struct st_event_ingest *q, const struct
     if ((x->channels & (CH_BIT(CH_EMAIL) | CH_BIT(CH_SMS))) || has_device) {
         struct external_text ext;
         render_external(c->render, ev, ws, x->member, subject, a, &ext);
-        if ((rc = pg_outbox_add(c, &n, *nid, x->member, &ext, ev->id, NULL,
+        if ((rc = pg_outbox_add(c, &n, *nid, x->member, &ext, ev->id, NULL, a,
                                 &q->deliveries)) != STORE_OK)
             return rc;
     }
@@ -522,8 +503,8 @@ int pg_event_ingest(struct pg_conn *c, struct store_req *r)
         (grouped && (rc = lock_recipients(c, &d, a)) != STORE_OK))
         return rc;
     size_t *order = in_mid_order(&d, a);
-    struct pg_update_list updates = {NULL, 0, 0, a};
-    const char *subject = subject_name(ev, &d);
+    struct store_updates updates = {NULL, 0, 0, a};
+    const char *subject = store_subject_name(ev, &d);
     int64_t *nids = ARENA_NEW_N(a, int64_t, d.n ? d.n : 1);
     int64_t *closes = grouped ? ARENA_NEW_N(a, int64_t, d.n ? d.n : 1) : NULL;
     q->popup_mids = ARENA_NEW_N(a, int64_t, d.n ? d.n : 1);

@@ -9,7 +9,6 @@
  * the count stays exact without COUNT(*). Rows are taken members first,
  * then notifications and the rest (pg_int.h). */
 #include "store/pg/pg_int.h"
-#include "core/jw.h"
 #include "engine/feeditem.h"
 #include "engine/outcome.h"
 
@@ -22,19 +21,6 @@
 #define FEED_LOG_KEEP 1000 /* changes kept per member for stream replay */
 #define MAX_COUNT_UPDATES 256
 #define DEVICE_UNUSED_MS (270LL * 86400 * 1000)
-
-void pg_update_add(struct pg_update_list *l, const struct feed_update *u)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        struct feed_update *v = ARENA_NEW_N(l->a, struct feed_update, cap);
-        if (l->n)
-            memcpy(v, l->v, l->n * sizeof *v);
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n++] = *u;
-}
 
 /* ---- the log ---- */
 
@@ -55,7 +41,7 @@ int pg_feed_logged(struct pg_conn *c, int64_t mid, int64_t seq)
     return STORE_OK;
 }
 
-int pg_feed_change(struct pg_conn *c, const struct pg_feed_change *fc, int64_t *seq,
+int pg_feed_change(struct pg_conn *c, const struct store_feed_change *fc, int64_t *seq,
                    int64_t *unread)
 {
     /* The UPDATE takes the member row until commit: the next change of
@@ -75,11 +61,11 @@ int pg_feed_change(struct pg_conn *c, const struct pg_feed_change *fc, int64_t *
         pgp_int(&p, fc->nid);
     else
         pgp_null(&p);
-    if (fc->kind == PG_CHANGE_STATE)
+    if (fc->kind == STORE_CHANGE_STATE)
         pgp_int(&p, fc->state);
     else
         pgp_null(&p);
-    if (fc->kind == PG_CHANGE_READ_ALL)
+    if (fc->kind == STORE_CHANGE_READ_ALL)
         pgp_int(&p, fc->changed);
     else
         pgp_null(&p);
@@ -154,20 +140,6 @@ int pg_feed_page(struct pg_conn *c, struct store_req *r)
 
 /* ---- state changes ---- */
 
-static const char *state_data(struct arena *a, int64_t nid, int state, int64_t unread)
-{
-    char id[NOTIFICATION_ID_MAX];
-    notification_id_format(nid, id);
-    return arena_printf(a, "{\"ids\":[\"%s\"],\"state\":\"%s\",\"unread\":%lld}", id,
-                        notification_state_name(state), (long long)unread);
-}
-
-static const char *read_all_data(struct arena *a, int64_t changed, int64_t unread)
-{
-    return arena_printf(a, "{\"all\":true,\"state\":\"read\",\"changed\":%lld,\"unread\":%lld}",
-                        (long long)changed, (long long)unread);
-}
-
 /* Takes the member's row (before any of their notifications) and reads
  * their count as it stands now. *found false: no such member. */
 static int lock_member(struct pg_conn *c, int64_t mid, bool *found, int64_t *unread)
@@ -234,7 +206,7 @@ int pg_notif_state(struct pg_conn *c, struct store_req *r)
                              audit_detail_state(r->arena, q->old_state, NULL)};
     if ((rc = pg_audit_add(c, &au)) != STORE_OK)
         return rc;
-    struct pg_feed_change fc = {.mid = q->mid, .kind = PG_CHANGE_STATE, .nid = q->nid,
+    struct store_feed_change fc = {.mid = q->mid, .kind = STORE_CHANGE_STATE, .nid = q->nid,
                                 .state = q->state, .at = q->now,
                                 .unread_delta = (q->state == NS_UNREAD) -
                                                 (q->old_state == NS_UNREAD)};
@@ -242,7 +214,7 @@ int pg_notif_state(struct pg_conn *c, struct store_req *r)
     if ((rc = pg_feed_change(c, &fc, &seq, &q->unread)) != STORE_OK)
         return rc;
     q->update = (struct feed_update){q->mid, seq, q->unread, UPD_STATE,
-                                     state_data(r->arena, q->nid, q->state, q->unread)};
+                                     store_state_json(r->arena, q->nid, q->state, q->unread)};
     return STORE_OK;
 }
 
@@ -285,14 +257,14 @@ int pg_read_all(struct pg_conn *c, struct store_req *r)
     if (q->changed == 0)
         return STORE_OK;
     /* One change for the lot: a stream replays read-all as one event. */
-    struct pg_feed_change fc = {.mid = q->mid, .kind = PG_CHANGE_READ_ALL,
+    struct store_feed_change fc = {.mid = q->mid, .kind = STORE_CHANGE_READ_ALL,
                                 .changed = q->changed, .unread_delta = (int)-q->changed,
                                 .at = q->now};
     int64_t seq;
     if ((rc = pg_feed_change(c, &fc, &seq, &q->unread)) != STORE_OK)
         return rc;
     q->update = (struct feed_update){q->mid, seq, q->unread, UPD_STATE,
-                                     read_all_data(r->arena, q->changed, q->unread)};
+                                     store_read_all_json(r->arena, q->changed, q->unread)};
     return STORE_OK;
 }
 
@@ -306,26 +278,14 @@ static void replay_new(const PGresult *res, int row, int64_t nid, struct arena *
     u->kind = UPD_NOTIFICATION;
     if (pg_isnull(res, row, 6)) {
         u->kind = UPD_STATE;
-        char id[NOTIFICATION_ID_MAX];
-        notification_id_format(nid, id);
-        u->data = arena_printf(a, "{\"ids\":[\"%s\"],\"state\":\"deleted\",\"unread\":%lld}",
-                               id, (long long)u->unread);
+        u->data = store_deleted_json(a, nid, u->unread);
         return;
     }
     struct feed_item_view it = {nid, pg_int(res, row, 10), pg_text(res, row, 6, a),
                                 pg_text(res, row, 8, a), pg_text(res, row, 9, a),
                                 pg_text(res, row, 11, a), pg_text(res, row, 12, a),
                                 (int)pg_int(res, row, 7), 0};
-    struct buf b = BUF_INIT;
-    struct jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_key(&w, "notification");
-    feed_item_json(&w, &it);
-    jw_kint(&w, "unread", u->unread);
-    jw_obj_end(&w);
-    u->data = arena_strndup(a, b.data, b.len);
-    buf_free(&b);
+    u->data = store_new_item_json(a, &it, u->unread);
 }
 
 static int replay_changes(struct pg_conn *c, struct st_feed_replay *q)
@@ -357,12 +317,12 @@ static int replay_changes(struct pg_conn *c, struct st_feed_replay *q)
         int kind = (int)pg_int(res, i, 1);
         int64_t nid = pg_int(res, i, 2);
         u->unread = pg_int(res, i, 5);
-        if (kind == PG_CHANGE_READ_ALL) {
+        if (kind == STORE_CHANGE_READ_ALL) {
             u->kind = UPD_STATE;
-            u->data = read_all_data(a, pg_int(res, i, 4), u->unread);
-        } else if (kind == PG_CHANGE_STATE) {
+            u->data = store_read_all_json(a, pg_int(res, i, 4), u->unread);
+        } else if (kind == STORE_CHANGE_STATE) {
             u->kind = UPD_STATE;
-            u->data = state_data(a, nid, (int)pg_int(res, i, 3), u->unread);
+            u->data = store_state_json(a, nid, (int)pg_int(res, i, 3), u->unread);
         } else {
             replay_new(res, i, nid, a, u);
         }

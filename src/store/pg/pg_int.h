@@ -22,7 +22,7 @@
 #include <stdbool.h>
 
 #include "core/buf.h"
-#include "store/store.h"
+#include "store/store_int.h"
 
 #define PG_CACHE_SLOTS 160
 #define PG_MAX_PARAMS 24
@@ -148,20 +148,10 @@ int pg_schema_version_of(struct pg_conn *c);
 
 /* ---- shared by the operation files (mirrors sq_int.h) ---- */
 
-enum pg_change_kind { PG_CHANGE_NEW = 1, PG_CHANGE_STATE = 2, PG_CHANGE_READ_ALL = 3 };
-struct pg_feed_change {
-    int64_t mid;
-    enum pg_change_kind kind;
-    int64_t nid;     /* PG_CHANGE_NEW, PG_CHANGE_STATE */
-    int state;       /* PG_CHANGE_STATE */
-    int64_t changed; /* PG_CHANGE_READ_ALL */
-    int unread_delta;
-    int64_t at;
-};
 /* Appends the change to the member's log with the next seq, moves the
  * unread count (both on the member row, locked until commit, so seqs
  * commit in order), and queues the "mid:seq" notice. */
-int pg_feed_change(struct pg_conn *c, const struct pg_feed_change *fc, int64_t *seq,
+int pg_feed_change(struct pg_conn *c, const struct store_feed_change *fc, int64_t *seq,
                    int64_t *unread);
 /* After a log row (seq) was appended for mid: trims the log now and then,
  * and queues the notice. */
@@ -174,44 +164,31 @@ void pg_notify_count(struct pg_conn *c, int64_t mid);
  * nodes) before a transaction changes several of them. */
 int pg_lock_members(struct pg_conn *c, const int64_t *mids, size_t n);
 
-struct pg_update_list {
-    struct feed_update *v;
-    size_t n, cap;
-    struct arena *a;
-};
-void pg_update_add(struct pg_update_list *l, const struct feed_update *u);
-
-struct pg_new_notification {
-    int64_t wid, mid, eid;
-    const char *type;
-    enum category category;
-    unsigned channels, reasons;
-    const char *title, *body;
-    int64_t at;
-};
-int pg_insert_notification(struct pg_conn *c, const struct pg_new_notification *n, int64_t *nid);
-int pg_publish_new(struct pg_conn *c, const struct pg_new_notification *n, int64_t nid,
+int pg_insert_notification(struct pg_conn *c, const struct store_new_notification *n,
+                           int64_t *nid);
+int pg_publish_new(struct pg_conn *c, const struct store_new_notification *n, int64_t nid,
                    const char *event_id, const char *data_json, struct arena *a,
-                   struct pg_update_list *out);
+                   struct store_updates *out);
 /* An in-app notification, its feed change and the member's counters in
  * one statement (one round trip under the member's lock instead of
  * three); then pg_announce_new adds the update that announces it. */
-int pg_insert_logged(struct pg_conn *c, const struct pg_new_notification *n, int64_t *nid,
+int pg_insert_logged(struct pg_conn *c, const struct store_new_notification *n, int64_t *nid,
                      int64_t *seq, int64_t *unread);
-void pg_announce_new(const struct pg_new_notification *n, int64_t nid, int64_t seq,
+void pg_announce_new(const struct store_new_notification *n, int64_t nid, int64_t seq,
                      int64_t unread, const char *event_id, const char *data_json,
-                     struct arena *a, struct pg_update_list *out);
+                     struct arena *a, struct store_updates *out);
 
 struct external_text;
-int pg_outbox_add(struct pg_conn *c, const struct pg_new_notification *n, int64_t nid,
+int pg_outbox_add(struct pg_conn *c, const struct store_new_notification *n, int64_t nid,
                   const struct member *m, const struct external_text *x,
-                  const char *event_id, const char *conversation_id, size_t *count);
+                  const char *event_id, const char *conversation_id, struct arena *a,
+                  size_t *count);
 int pg_outbox_wanted(struct pg_conn *c, unsigned channels, int64_t mid, bool *wanted);
 int pg_event_deliveries(struct pg_conn *c, int64_t wid, int64_t eid, struct arena *a,
                         struct delivery **out, size_t *n);
 int pg_window_add(struct pg_conn *c, const struct workspace *ws, const struct member *m,
                   const struct event_view *ev, int64_t eid, unsigned channels, int64_t now,
-                  struct pg_update_list *out, int64_t *closes_at, size_t *deliveries);
+                  struct store_updates *out, int64_t *closes_at, size_t *deliveries);
 
 /* the audit trail (pg_audit.c) */
 int pg_audit_add(struct pg_conn *c, const struct audit_write *e);

@@ -13,17 +13,14 @@
  * Each attempt and each delivery that will not be sent leaves its entry in
  * the audit trail, by Herald. */
 #include "store/pg/pg_int.h"
-#include "core/jw.h"
-#include "deliver/segments.h"
 #include "engine/render.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define R(type) struct type *q = (struct type *)r
 
-static int add_row(struct pg_conn *c, const struct pg_new_notification *n, int64_t nid,
+static int add_row(struct pg_conn *c, const struct store_new_notification *n, int64_t nid,
                    int channel, int status, const char *to, const char *subject,
                    const char *body, const char *html, int segments, int64_t fallback_for,
                    int64_t *id)
@@ -78,9 +75,9 @@ int pg_outbox_wanted(struct pg_conn *c, unsigned channels, int64_t mid, bool *wa
 }
 
 /* One push row per enabled device of the member, with the app's data. */
-static int add_push_rows(struct pg_conn *c, const struct pg_new_notification *n, int64_t nid,
+static int add_push_rows(struct pg_conn *c, const struct store_new_notification *n, int64_t nid,
                          const struct external_text *x, const char *event_id,
-                         const char *conversation_id, size_t *count)
+                         const char *conversation_id, struct arena *a, size_t *count)
 {
     static const char SQL[] =
         "INSERT INTO deliveries(wid, nid, eid, mid, channel, status, to_addr, subject, body, "
@@ -88,20 +85,8 @@ static int add_push_rows(struct pg_conn *c, const struct pg_new_notification *n,
         "SELECT $1::bigint, $2::bigint, $3::bigint, $4::bigint, $5::bigint, 0, d.id, "
         "  $6::text, $7::text, $8::text, d.did, $9::bigint, $9::bigint, $9::bigint "
         "FROM devices d WHERE d.mid = $4 AND d.enabled = 1 ORDER BY d.did";
-    char ntf[NOTIFICATION_ID_MAX];
-    notification_id_format(nid, ntf);
-    struct buf data = BUF_INIT;
-    struct jw w;
-    jw_init(&w, &data);
-    jw_obj(&w);
-    jw_kstr(&w, "notification_id", ntf);
-    jw_kstr(&w, "type", n->type);
-    jw_kstr(&w, "event_id", event_id);
-    jw_kstr(&w, "url", x->url);
-    if (conversation_id)
-        jw_kstr(&w, "conversation_id", conversation_id);
-    jw_obj_end(&w);
-    buf_addc(&data, '\0'); /* a C string for the parameter */
+    const char *data = store_push_data(a, nid, n->type, event_id, x->url,
+                                       conversation_id);
     struct pg_params p = PG_PARAMS_INIT;
     pgp_int(&p, n->wid);
     pgp_int(&p, nid);
@@ -110,49 +95,33 @@ static int add_push_rows(struct pg_conn *c, const struct pg_new_notification *n,
     pgp_int(&p, CH_PUSH);
     pgp_text(&p, x->push_title);
     pgp_text(&p, x->push_body);
-    pgp_text(&p, data.data);
+    pgp_text(&p, data);
     pgp_int(&p, n->at);
     int64_t added = 0;
     int rc = pg_cmd(c, SQL, &p, &added);
-    buf_free(&data);
     if (rc == STORE_OK)
         *count += (size_t)added;
     return rc;
 }
 
-int pg_outbox_add(struct pg_conn *c, const struct pg_new_notification *n, int64_t nid,
+int pg_outbox_add(struct pg_conn *c, const struct store_new_notification *n, int64_t nid,
                   const struct member *m, const struct external_text *x, const char *event_id,
-                  const char *conversation_id, size_t *count)
+                  const char *conversation_id, struct arena *a, size_t *count)
 {
     int rc;
     if ((n->channels & CH_BIT(CH_PUSH)) &&
-        (rc = add_push_rows(c, n, nid, x, event_id, conversation_id, count)) != STORE_OK)
+        (rc = add_push_rows(c, n, nid, x, event_id, conversation_id, a, count)) != STORE_OK)
         return rc;
-    int64_t id;
-    if ((n->channels & CH_BIT(CH_EMAIL)) && m->email) {
-        if ((rc = add_row(c, n, nid, CH_EMAIL, DS_PENDING, m->email, x->subject, x->text,
-                          x->html, 0, 0, &id)) != STORE_OK)
+    struct store_outbox_row rows[STORE_OUTBOX_ROWS_MAX];
+    int64_t ids[STORE_OUTBOX_ROWS_MAX];
+    size_t nrows = store_outbox_rows(n->channels, m, x, a, rows);
+    for (size_t i = 0; i < nrows; i++) {
+        const struct store_outbox_row *w = &rows[i];
+        if ((rc = add_row(c, n, nid, w->channel, w->status, w->to, w->subject, w->body, w->html,
+                          w->segments, w->fallback_of >= 0 ? ids[w->fallback_of] : 0,
+                          &ids[i])) != STORE_OK)
             return rc;
-        (*count)++;
-    }
-    if ((n->channels & CH_BIT(CH_SMS)) && m->phone) {
-        char *text = xmalloc(strlen(x->sms) + 1);
-        sms_fold(x->sms, text); /* a locale's typography must not double the price */
-        struct sms_count sc;
-        if (sms_count(text, &sc) != 0)
-            sc.segments = 1;
-        rc = add_row(c, n, nid, CH_SMS, DS_PENDING, m->phone, NULL, text, NULL, sc.segments, 0,
-                     &id);
-        free(text);
-        if (rc != STORE_OK)
-            return rc;
-        (*count)++;
-        /* The email an unpaid SMS falls back to, held until then. */
-        int64_t fid;
-        if (m->email && !(n->channels & CH_BIT(CH_EMAIL)) &&
-            (rc = add_row(c, n, nid, CH_EMAIL, DS_HELD, m->email, x->subject, x->text, x->html,
-                          0, id, &fid)) != STORE_OK)
-            return rc;
+        *count += w->status == DS_PENDING;
     }
     return STORE_OK;
 }

@@ -24,7 +24,6 @@
 #include <string.h>
 
 #define R(type) struct type *q = (struct type *)r
-#define MAX_SENDER_NAMES 10
 /* How often opening a window may find one opened meanwhile (it cannot
  * while the caller holds the member's row; this only bounds the loop). */
 #define OPEN_TRIES 3
@@ -58,36 +57,6 @@ static void load_window(const PGresult *res, int row, struct arena *a, struct wi
     w->channels = (unsigned)pg_int(res, row, 10);
     w->closes_at = pg_int(res, row, 11);
     w->was_read = !pg_isnull(res, row, 8) && read_at >= w->last_at && read_at < w->closes_at;
-}
-
-static const char *sender_name(const struct event_view *ev)
-{
-    if (ev->actor_name)
-        return ev->actor_name;
-    return ev->actor_id ? ev->actor_id : "someone";
-}
-
-/* Adds name to a JSON array of distinct names (at most MAX_SENDER_NAMES). */
-static const char *merge_sender(const char *senders_json, const char *name, struct arena *a)
-{
-    json_t *names = json_loads(senders_json ? senders_json : "[]", 0, NULL);
-    if (!json_is_array(names)) {
-        json_decref(names);
-        names = json_array();
-    }
-    bool present = false;
-    size_t i;
-    json_t *v;
-    json_array_foreach(names, i, v)
-        if (json_string_value(v) && strcmp(json_string_value(v), name) == 0)
-            present = true;
-    if (!present && json_array_size(names) < MAX_SENDER_NAMES)
-        json_array_append_new(names, json_string(name));
-    char *text = json_dumps(names, JSON_COMPACT);
-    const char *out = arena_strdup(a, text ? text : "[]");
-    free(text);
-    json_decref(names);
-    return out;
 }
 
 
@@ -149,7 +118,7 @@ static int audit_closing(struct pg_conn *c, const struct window *w, int64_t now,
 /* The notification of a claimed window: its row, its outbox rows and its
  * feed change. */
 static int notify_window(struct pg_conn *c, const struct window *w, int64_t now,
-                         struct arena *a, struct pg_update_list *out, size_t *deliveries)
+                         struct arena *a, struct store_updates *out, size_t *deliveries)
 {
     struct member m;
     bool found;
@@ -162,7 +131,7 @@ static int notify_window(struct pg_conn *c, const struct window *w, int64_t now,
 
     struct rendered text;
     render_message_group(c->render, &m, w->messages, w->senders, w->conv_name, a, &text);
-    struct pg_new_notification n = {w->wid, w->mid, w->last_eid, "message.received",
+    struct store_new_notification n = {w->wid, w->mid, w->last_eid, "message.received",
                                     CAT_COMMUNICATIONS, w->channels, RCP_PARTICIPANTS,
                                     text.title, text.body, now};
     int64_t nid;
@@ -184,7 +153,7 @@ static int notify_window(struct pg_conn *c, const struct window *w, int64_t now,
         struct external_text ext;
         render_message_group_external(c->render, &ws, &m, w->messages, w->senders,
                                       w->conv_name, a, &ext);
-        if ((rc = pg_outbox_add(c, &n, nid, &m, &ext, NULL, w->conv_id, deliveries)) !=
+        if ((rc = pg_outbox_add(c, &n, nid, &m, &ext, NULL, w->conv_id, a, deliveries)) !=
             STORE_OK)
             return rc;
     }
@@ -200,7 +169,7 @@ static int notify_window(struct pg_conn *c, const struct window *w, int64_t now,
 /* Claims and closes one window the caller has locked: the notification,
  * or nothing when the conversation was read in time. */
 static int close_window(struct pg_conn *c, const struct window *w, int64_t now,
-                        struct arena *a, struct pg_update_list *out, bool *closed,
+                        struct arena *a, struct store_updates *out, bool *closed,
                         size_t *deliveries)
 {
     static const char CLAIM[] = "UPDATE message_windows SET status = $2, closed_at = $3 "
@@ -253,7 +222,7 @@ static int join_window(struct pg_conn *c, const struct window *w, const char *na
     struct pg_params p = PG_PARAMS_INIT;
     pgp_int(&p, w->id);
     pgp_int(&p, now);
-    pgp_text(&p, merge_sender(w->senders, name, a));
+    pgp_text(&p, store_senders_add(w->senders, name, a));
     pgp_int(&p, eid);
     pgp_int(&p, (int64_t)channels);
     pgp_text(&p, conv_name);
@@ -278,7 +247,7 @@ static int open_window(struct pg_conn *c, const struct workspace *ws, int64_t mi
     pgp_text(&p, conv_name);
     pgp_int(&p, now);
     pgp_int(&p, closes_at);
-    pgp_text(&p, merge_sender(NULL, name, a));
+    pgp_text(&p, store_senders_add(NULL, name, a));
     pgp_int(&p, eid);
     pgp_int(&p, (int64_t)channels);
     PGresult *res = pg_q(c, SQL, &p);
@@ -291,13 +260,13 @@ static int open_window(struct pg_conn *c, const struct workspace *ws, int64_t mi
 
 int pg_window_add(struct pg_conn *c, const struct workspace *ws, const struct member *m,
                   const struct event_view *ev, int64_t eid, unsigned channels, int64_t now,
-                  struct pg_update_list *out, int64_t *closes_at, size_t *deliveries)
+                  struct store_updates *out, int64_t *closes_at, size_t *deliveries)
 {
     struct arena *a = out->a;
     json_t *conv = json_object_get(ev->data, "conversation");
     const char *conv_id = json_string_value(json_object_get(conv, "id"));
     const char *conv_name = json_string_value(json_object_get(conv, "name"));
-    const char *name = sender_name(ev);
+    const char *name = store_sender_name(ev);
     int rc;
     for (int tries = 0; tries < OPEN_TRIES; tries++) {
         struct window w;
@@ -418,7 +387,7 @@ int pg_windows_close(struct pg_conn *c, struct store_req *r)
         q->more = true;
         n = (size_t)q->max;
     }
-    struct pg_update_list out = {NULL, 0, 0, a};
+    struct store_updates out = {NULL, 0, 0, a};
     for (size_t i = 0; i < n; i++) {
         bool closed;
         if ((rc = close_window(c, &w[i], q->now, a, &out, &closed, &q->deliveries)) !=

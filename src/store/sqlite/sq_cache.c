@@ -283,7 +283,7 @@ static struct counter *counter(struct sq_conn *c, int64_t mid)
     return NULL;
 }
 
-int sq_feed_change(struct sq_conn *c, const struct feed_change *fc, int64_t *seq,
+int sq_feed_change(struct sq_conn *c, const struct store_feed_change *fc, int64_t *seq,
                    int64_t *unread)
 {
     struct counter *ct = counter(c, fc->mid);
@@ -310,9 +310,9 @@ int sq_feed_change(struct sq_conn *c, const struct feed_change *fc, int64_t *seq
     sqlite3_bind_int(st, 3, fc->kind);
     if (fc->nid)
         sqlite3_bind_int64(st, 4, fc->nid);
-    if (fc->kind == CHANGE_STATE)
+    if (fc->kind == STORE_CHANGE_STATE)
         sqlite3_bind_int(st, 5, fc->state);
-    if (fc->kind == CHANGE_READ_ALL)
+    if (fc->kind == STORE_CHANGE_READ_ALL)
         sqlite3_bind_int64(st, 6, fc->changed);
     sqlite3_bind_int64(st, 7, ct->unread);
     sqlite3_bind_int64(st, 8, fc->at);

@@ -7,7 +7,6 @@
  * A message.received makes no notification at once: it joins each
  * recipient's grouping window (sq_windows.c) and pops up on their streams. */
 #include "store/sqlite/sq_int.h"
-#include "core/jw.h"
 #include "engine/decide.h"
 #include "engine/feeditem.h"
 #include "engine/outcome.h"
@@ -64,16 +63,7 @@ static int check_existing(struct sq_conn *c, struct st_event_ingest *q, bool *se
     return STORE_OK;
 }
 
-static const char *subject_name(const struct event_view *ev, const struct decisions *d)
-{
-    const char *subject = json_string_value(json_object_get(ev->data, "member_id"));
-    for (size_t i = 0; subject && i < d->n; i++)
-        if (d->v[i].member && strcmp(d->v[i].member_id, subject) == 0)
-            return d->v[i].member->name;
-    return NULL;
-}
-
-int sq_insert_notification(struct sq_conn *c, const struct new_notification *n, int64_t *nid)
+int sq_insert_notification(struct sq_conn *c, const struct store_new_notification *n, int64_t *nid)
 {
     static const char SQL[] =
         "INSERT INTO notifications(wid, mid, eid, type, category, channels, reasons, in_app, "
@@ -99,30 +89,21 @@ int sq_insert_notification(struct sq_conn *c, const struct new_notification *n, 
     return STORE_OK;
 }
 
-int sq_publish_new(struct sq_conn *c, const struct new_notification *n, int64_t nid,
+int sq_publish_new(struct sq_conn *c, const struct store_new_notification *n, int64_t nid,
                    const char *event_id, const char *data_json, struct arena *a,
-                   struct update_list *out)
+                   struct store_updates *out)
 {
     int64_t seq, unread;
-    struct feed_change fc = {.mid = n->mid, .kind = CHANGE_NEW, .nid = nid,
+    struct store_feed_change fc = {.mid = n->mid, .kind = STORE_CHANGE_NEW, .nid = nid,
                              .unread_delta = 1, .at = n->at};
     int rc = sq_feed_change(c, &fc, &seq, &unread);
     if (rc != STORE_OK)
         return rc;
     struct feed_item_view it = {nid, n->at, n->type, n->title, n->body, event_id, data_json,
                                 (int)n->category, 0};
-    struct buf b = BUF_INIT;
-    struct jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_key(&w, "notification");
-    feed_item_json(&w, &it);
-    jw_kint(&w, "unread", unread);
-    jw_obj_end(&w);
     struct feed_update u = {n->mid, seq, unread, UPD_NOTIFICATION,
-                            arena_strndup(a, b.data, b.len)};
-    buf_free(&b);
-    update_add(out, &u);
+                            store_new_item_json(a, &it, unread)};
+    store_updates_add(out, &u);
     return STORE_OK;
 }
 
@@ -155,8 +136,8 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
         return rc;
 
     bool grouped = ev->type->flags & ET_GROUPED;
-    struct update_list updates = {NULL, 0, 0, a};
-    const char *subject = subject_name(ev, &d);
+    struct store_updates updates = {NULL, 0, 0, a};
+    const char *subject = store_subject_name(ev, &d);
     int64_t *nids = ARENA_NEW_N(a, int64_t, d.n ? d.n : 1);
     int64_t *closes = grouped ? ARENA_NEW_N(a, int64_t, d.n ? d.n : 1) : NULL;
     q->popup_mids = ARENA_NEW_N(a, int64_t, d.n ? d.n : 1);
@@ -190,7 +171,7 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
         }
         struct rendered text;
         render_notification(c->render, ev, &ws, x->member, subject, a, &text);
-        struct new_notification n = {q->wid, x->member->mid, eid, ev->type->name, x->category,
+        struct store_new_notification n = {q->wid, x->member->mid, eid, ev->type->name, x->category,
                                      x->channels, x->reasons, text.title, text.body,
                                      q->received_at};
         if ((rc = sq_insert_notification(c, &n, &nids[i])) != STORE_OK)
@@ -207,9 +188,8 @@ int sq_event_ingest(struct sq_conn *c, struct store_req *r)
         if (outbox) {
             struct external_text ext;
             render_external(c->render, ev, &ws, x->member, subject, a, &ext);
-            if ((rc = sq_outbox_add(c, &n, nids[i], x->member, &ext, ev->id, NULL,
-                                    &q->deliveries)) !=
-                STORE_OK)
+            if ((rc = sq_outbox_add(c, &n, nids[i], x->member, &ext, ev->id, NULL, a,
+                                    &q->deliveries)) != STORE_OK)
                 return rc;
         }
         if ((x->channels & CH_BIT(CH_IN_APP)) &&

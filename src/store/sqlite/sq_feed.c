@@ -4,7 +4,6 @@
  * The unread count lives on the member row and changes in the same
  * transaction as the rows it counts, so it is exact without COUNT(*). */
 #include "store/sqlite/sq_int.h"
-#include "core/jw.h"
 #include "engine/feeditem.h"
 #include "engine/outcome.h"
 
@@ -55,20 +54,6 @@ int sq_feed_page(struct sq_conn *c, struct store_req *r)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "feed page");
 }
 
-static const char *state_data(struct arena *a, int64_t nid, int state, int64_t unread)
-{
-    char id[NOTIFICATION_ID_MAX];
-    notification_id_format(nid, id);
-    return arena_printf(a, "{\"ids\":[\"%s\"],\"state\":\"%s\",\"unread\":%lld}", id,
-                        notification_state_name(state), (long long)unread);
-}
-
-static const char *read_all_data(struct arena *a, int64_t changed, int64_t unread)
-{
-    return arena_printf(a, "{\"all\":true,\"state\":\"read\",\"changed\":%lld,\"unread\":%lld}",
-                        (long long)changed, (long long)unread);
-}
-
 int sq_notif_state(struct sq_conn *c, struct store_req *r)
 {
     R(st_notif_state);
@@ -106,14 +91,14 @@ int sq_notif_state(struct sq_conn *c, struct store_req *r)
                              audit_detail_state(r->arena, q->old_state, NULL)};
     if ((rc = sq_audit_add(c, &au)) != STORE_OK)
         return rc;
-    struct feed_change fc = {.mid = q->mid, .kind = CHANGE_STATE, .nid = q->nid,
+    struct store_feed_change fc = {.mid = q->mid, .kind = STORE_CHANGE_STATE, .nid = q->nid,
                              .state = q->state, .at = q->now,
                              .unread_delta = (q->state == NS_UNREAD) - (q->old_state == NS_UNREAD)};
     int64_t seq;
     if ((rc = sq_feed_change(c, &fc, &seq, &q->unread)) != STORE_OK)
         return rc;
     q->update = (struct feed_update){q->mid, seq, q->unread, UPD_STATE,
-                                     state_data(r->arena, q->nid, q->state, q->unread)};
+                                     store_state_json(r->arena, q->nid, q->state, q->unread)};
     return STORE_OK;
 }
 
@@ -164,14 +149,14 @@ int sq_read_all(struct sq_conn *c, struct store_req *r)
         return STORE_OK;
     }
     /* One change for the lot: a stream replays read-all as one event. */
-    struct feed_change fc = {.mid = q->mid, .kind = CHANGE_READ_ALL, .changed = q->changed,
+    struct store_feed_change fc = {.mid = q->mid, .kind = STORE_CHANGE_READ_ALL, .changed = q->changed,
                              .unread_delta = (int)-q->changed, .at = q->now};
     int64_t seq;
     int rc = sq_feed_change(c, &fc, &seq, &q->unread);
     if (rc != STORE_OK)
         return rc;
     q->update = (struct feed_update){q->mid, seq, q->unread, UPD_STATE,
-                                     read_all_data(r->arena, q->changed, q->unread)};
+                                     store_read_all_json(r->arena, q->changed, q->unread)};
     return STORE_OK;
 }
 
@@ -230,21 +215,18 @@ int sq_feed_replay(struct sq_conn *c, struct store_req *r)
         int kind = sqlite3_column_int(st, 1);
         int64_t nid = sqlite3_column_int64(st, 2);
         u->unread = sqlite3_column_int64(st, 5);
-        if (kind == CHANGE_READ_ALL) {
+        if (kind == STORE_CHANGE_READ_ALL) {
             u->kind = UPD_STATE;
-            u->data = read_all_data(a, sqlite3_column_int64(st, 4), u->unread);
-        } else if (kind == CHANGE_STATE) {
+            u->data = store_read_all_json(a, sqlite3_column_int64(st, 4), u->unread);
+        } else if (kind == STORE_CHANGE_STATE) {
             u->kind = UPD_STATE;
-            u->data = state_data(a, nid, sqlite3_column_int(st, 3), u->unread);
+            u->data = store_state_json(a, nid, sqlite3_column_int(st, 3), u->unread);
         } else {
             u->kind = UPD_NOTIFICATION;
             if (sqlite3_column_type(st, 6) == SQLITE_NULL) {
                 /* pruned since: announce it as gone rather than skip an id */
                 u->kind = UPD_STATE;
-                char id[NOTIFICATION_ID_MAX];
-                notification_id_format(nid, id);
-                u->data = arena_printf(a, "{\"ids\":[\"%s\"],\"state\":\"deleted\","
-                                          "\"unread\":%lld}", id, (long long)u->unread);
+                u->data = store_deleted_json(a, nid, u->unread);
                 continue;
             }
             struct feed_item_view it = {nid, sqlite3_column_int64(st, 10), sq_text(st, 6, a),
@@ -252,16 +234,7 @@ int sq_feed_replay(struct sq_conn *c, struct store_req *r)
                                         sq_text(st, 11, a), sq_text(st, 12, a),
                                         sqlite3_column_int(st, 7), 0};
             /* The item as it was announced: its state then was unread. */
-            struct buf b = BUF_INIT;
-            struct jw w;
-            jw_init(&w, &b);
-            jw_obj(&w);
-            jw_key(&w, "notification");
-            feed_item_json(&w, &it);
-            jw_kint(&w, "unread", u->unread);
-            jw_obj_end(&w);
-            u->data = arena_strndup(a, b.data, b.len);
-            buf_free(&b);
+            u->data = store_new_item_json(a, &it, u->unread);
         }
     }
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_fail(c, "replay");

@@ -11,7 +11,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 
-#include "store/store.h"
+#include "store/store_int.h"
 
 #define SQ_CACHE_SLOTS 128
 
@@ -97,44 +97,18 @@ int sq_cached_workspace(struct sq_conn *c, int64_t wid, struct arena *a, struct 
 int sq_next_event_key(struct sq_conn *c, int64_t *eid);
 void sq_event_key_used(struct sq_conn *c, int64_t eid);
 
-/* A change to a member's feed: appended to their log with the next seq
- * (the stream's event id), moving their unread count by unread_delta. */
-enum change_kind { CHANGE_NEW = 1, CHANGE_STATE = 2, CHANGE_READ_ALL = 3 };
-struct feed_change {
-    int64_t mid;
-    enum change_kind kind;
-    int64_t nid;     /* CHANGE_NEW, CHANGE_STATE */
-    int state;       /* CHANGE_STATE */
-    int64_t changed; /* CHANGE_READ_ALL */
-    int unread_delta;
-    int64_t at;
-};
-int sq_feed_change(struct sq_conn *c, const struct feed_change *fc, int64_t *seq,
+/* Appends the change to the member's log with the next seq and moves the
+ * unread count (store_int.h). */
+int sq_feed_change(struct sq_conn *c, const struct store_feed_change *fc, int64_t *seq,
                    int64_t *unread);
 
-/* A growable list of updates in an arena. */
-struct update_list {
-    struct feed_update *v;
-    size_t n, cap;
-    struct arena *a;
-};
-void update_add(struct update_list *l, const struct feed_update *u);
-
-/* A notification about to be written (sq_events.c). */
-struct new_notification {
-    int64_t wid, mid, eid;
-    const char *type;
-    enum category category;
-    unsigned channels, reasons;
-    const char *title, *body;
-    int64_t at;
-};
-int sq_insert_notification(struct sq_conn *c, const struct new_notification *n, int64_t *nid);
+int sq_insert_notification(struct sq_conn *c, const struct store_new_notification *n,
+                           int64_t *nid);
 /* Logs a new in-app notification in the member's feed and adds the update
  * that announces it on their streams. */
-int sq_publish_new(struct sq_conn *c, const struct new_notification *n, int64_t nid,
+int sq_publish_new(struct sq_conn *c, const struct store_new_notification *n, int64_t nid,
                    const char *event_id, const char *data_json, struct arena *a,
-                   struct update_list *out);
+                   struct store_updates *out);
 
 /* the outbox (sq_outbox.c) */
 struct external_text;
@@ -143,9 +117,10 @@ struct external_text;
  * transaction; *count grows by the rows due. event_id and conversation_id
  * (a grouped message notification's) go into the push's data; either may
  * be NULL. */
-int sq_outbox_add(struct sq_conn *c, const struct new_notification *n, int64_t nid,
+int sq_outbox_add(struct sq_conn *c, const struct store_new_notification *n, int64_t nid,
                   const struct member *m, const struct external_text *x,
-                  const char *event_id, const char *conversation_id, size_t *count);
+                  const char *event_id, const char *conversation_id, struct arena *a,
+                  size_t *count);
 /* Whether the outbox has anything to write for these channels and member
  * (push only with an enabled device), so texts are rendered only then. */
 int sq_outbox_wanted(struct sq_conn *c, unsigned channels, int64_t mid, bool *wanted);
@@ -160,7 +135,7 @@ int sq_event_deliveries(struct sq_conn *c, int64_t wid, int64_t eid, struct aren
 /* message windows (sq_windows.c) */
 int sq_window_add(struct sq_conn *c, const struct workspace *ws, const struct member *m,
                   const struct event_view *ev, int64_t eid, unsigned channels, int64_t now,
-                  struct update_list *out, int64_t *closes_at, size_t *deliveries);
+                  struct store_updates *out, int64_t *closes_at, size_t *deliveries);
 
 /* schema (sq_schema.c) */
 int sq_migrate(struct sq_conn *c);

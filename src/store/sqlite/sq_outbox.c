@@ -8,17 +8,14 @@
  * for at claim time, once (a ledger row names the delivery), with a
  * conditional debit that never takes the balance below zero. */
 #include "store/sqlite/sq_int.h"
-#include "deliver/segments.h"
 #include "engine/render.h"
-#include "core/jw.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define R(type) struct type *q = (struct type *)r
 
-static int add_row(struct sq_conn *c, const struct new_notification *n, int64_t nid,
+static int add_row(struct sq_conn *c, const struct store_new_notification *n, int64_t nid,
                    int channel, int status, const char *to, const char *subject,
                    const char *body, const char *html, int segments, int64_t fallback_for,
                    int64_t *id)
@@ -68,28 +65,17 @@ int sq_outbox_wanted(struct sq_conn *c, unsigned channels, int64_t mid, bool *wa
 }
 
 /* One push row per enabled device of the member, with the app's data. */
-static int add_push_rows(struct sq_conn *c, const struct new_notification *n, int64_t nid,
+static int add_push_rows(struct sq_conn *c, const struct store_new_notification *n, int64_t nid,
                          const struct external_text *x, const char *event_id,
-                         const char *conversation_id, size_t *count)
+                         const char *conversation_id, struct arena *a, size_t *count)
 {
     static const char SQL[] =
         "INSERT INTO deliveries(wid, nid, eid, mid, channel, status, to_addr, subject, body, "
         "  data, device, next_at, created_at, updated_at) "
         "SELECT ?1, ?2, ?3, ?4, ?5, 0, d.id, ?6, ?7, ?8, d.did, ?9, ?9, ?9 FROM devices d "
         "WHERE d.mid = ?4 AND d.enabled = 1 ORDER BY d.did";
-    char ntf[NOTIFICATION_ID_MAX];
-    notification_id_format(nid, ntf);
-    struct buf data = BUF_INIT;
-    struct jw w;
-    jw_init(&w, &data);
-    jw_obj(&w);
-    jw_kstr(&w, "notification_id", ntf);
-    jw_kstr(&w, "type", n->type);
-    jw_kstr(&w, "event_id", event_id);
-    jw_kstr(&w, "url", x->url);
-    if (conversation_id)
-        jw_kstr(&w, "conversation_id", conversation_id);
-    jw_obj_end(&w);
+    const char *data = store_push_data(a, nid, n->type, event_id, x->url,
+                                       conversation_id);
     sqlite3_stmt *st = sq_prep(c, SQL);
     int rc = STORE_UNAVAILABLE;
     if (st) {
@@ -100,52 +86,34 @@ static int add_push_rows(struct sq_conn *c, const struct new_notification *n, in
         sqlite3_bind_int(st, 5, CH_PUSH);
         sq_bind_text(st, 6, x->push_title);
         sq_bind_text(st, 7, x->push_body);
-        sq_bind_text(st, 8, data.data);
+        sq_bind_text(st, 8, data);
         sqlite3_bind_int64(st, 9, n->at);
         rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : sq_fail(c, "push rows");
         sqlite3_reset(st);
         if (rc == STORE_OK)
             *count += (size_t)sqlite3_changes(c->db);
     }
-    buf_free(&data);
     return rc;
 }
 
-int sq_outbox_add(struct sq_conn *c, const struct new_notification *n, int64_t nid,
+int sq_outbox_add(struct sq_conn *c, const struct store_new_notification *n, int64_t nid,
                   const struct member *m, const struct external_text *x, const char *event_id,
-                  const char *conversation_id, size_t *count)
+                  const char *conversation_id, struct arena *a, size_t *count)
 {
-    if (n->channels & CH_BIT(CH_PUSH)) {
-        int prc = add_push_rows(c, n, nid, x, event_id, conversation_id, count);
-        if (prc != STORE_OK)
-            return prc;
-    }
-    int64_t id;
     int rc;
-    if ((n->channels & CH_BIT(CH_EMAIL)) && m->email) {
-        if ((rc = add_row(c, n, nid, CH_EMAIL, DS_PENDING, m->email, x->subject, x->text,
-                          x->html, 0, 0, &id)) != STORE_OK)
+    if ((n->channels & CH_BIT(CH_PUSH)) &&
+        (rc = add_push_rows(c, n, nid, x, event_id, conversation_id, a, count)) != STORE_OK)
+        return rc;
+    struct store_outbox_row rows[STORE_OUTBOX_ROWS_MAX];
+    int64_t ids[STORE_OUTBOX_ROWS_MAX];
+    size_t nrows = store_outbox_rows(n->channels, m, x, a, rows);
+    for (size_t i = 0; i < nrows; i++) {
+        const struct store_outbox_row *w = &rows[i];
+        if ((rc = add_row(c, n, nid, w->channel, w->status, w->to, w->subject, w->body, w->html,
+                          w->segments, w->fallback_of >= 0 ? ids[w->fallback_of] : 0,
+                          &ids[i])) != STORE_OK)
             return rc;
-        (*count)++;
-    }
-    if ((n->channels & CH_BIT(CH_SMS)) && m->phone) {
-        char *text = xmalloc(strlen(x->sms) + 1);
-        sms_fold(x->sms, text); /* a locale's typography must not double the price */
-        struct sms_count sc;
-        if (sms_count(text, &sc) != 0)
-            sc.segments = 1;
-        rc = add_row(c, n, nid, CH_SMS, DS_PENDING, m->phone, NULL, text, NULL, sc.segments, 0,
-                     &id);
-        free(text);
-        if (rc != STORE_OK)
-            return rc;
-        (*count)++;
-        /* The email an unpaid SMS falls back to, held until then. */
-        int64_t fid;
-        if (m->email && !(n->channels & CH_BIT(CH_EMAIL)) &&
-            (rc = add_row(c, n, nid, CH_EMAIL, DS_HELD, m->email, x->subject, x->text, x->html,
-                          0, id, &fid)) != STORE_OK)
-            return rc;
+        *count += w->status == DS_PENDING;
     }
     return STORE_OK;
 }

@@ -15,57 +15,13 @@
 #include <string.h>
 
 #define R(type) struct type *q = (struct type *)r
-#define MAX_SENDER_NAMES 10
 
 enum window_status { WINDOW_OPEN = 0, WINDOW_NOTIFIED = 1, WINDOW_READ = 2 };
-
-void update_add(struct update_list *l, const struct feed_update *u)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        struct feed_update *v = ARENA_NEW_N(l->a, struct feed_update, cap);
-        if (l->n)
-            memcpy(v, l->v, l->n * sizeof *v);
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n++] = *u;
-}
-
-static const char *sender_name(const struct event_view *ev)
-{
-    if (ev->actor_name)
-        return ev->actor_name;
-    return ev->actor_id ? ev->actor_id : "someone";
-}
-
-/* Adds name to a JSON array of distinct names (at most MAX_SENDER_NAMES). */
-static const char *merge_sender(const char *senders_json, const char *name, struct arena *a)
-{
-    json_t *names = json_loads(senders_json ? senders_json : "[]", 0, NULL);
-    if (!json_is_array(names)) {
-        json_decref(names);
-        names = json_array();
-    }
-    bool present = false;
-    size_t i;
-    json_t *v;
-    json_array_foreach(names, i, v)
-        if (json_string_value(v) && strcmp(json_string_value(v), name) == 0)
-            present = true;
-    if (!present && json_array_size(names) < MAX_SENDER_NAMES)
-        json_array_append_new(names, json_string(name));
-    char *text = json_dumps(names, JSON_COMPACT);
-    const char *out = arena_strdup(a, text ? text : "[]");
-    free(text);
-    json_decref(names);
-    return out;
-}
 
 /* Claims and closes one window: the notification, its feed change and its
  * outbox rows, or nothing when the conversation was read in time. */
 static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena *a,
-                        struct update_list *out, bool *closed, size_t *deliveries)
+                        struct store_updates *out, bool *closed, size_t *deliveries)
 {
     static const char LOAD[] =
         "SELECT wid, mid, conversation_name, messages, senders, last_at, read_at, last_eid, "
@@ -141,7 +97,7 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
 
     struct rendered text;
     render_message_group(c->render, &m, messages, senders, conv_name, a, &text);
-    struct new_notification n = {wid, mid, last_eid, "message.received", CAT_COMMUNICATIONS,
+    struct store_new_notification n = {wid, mid, last_eid, "message.received", CAT_COMMUNICATIONS,
                                  channels, RCP_PARTICIPANTS, text.title, text.body, now};
     int64_t nid;
     if ((rc = sq_insert_notification(c, &n, &nid)) != STORE_OK)
@@ -170,7 +126,8 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
             return rc;
         struct external_text ext;
         render_message_group_external(c->render, &ws, &m, messages, senders, conv_name, a, &ext);
-        if ((rc = sq_outbox_add(c, &n, nid, &m, &ext, NULL, conv_id, deliveries)) != STORE_OK)
+        if ((rc = sq_outbox_add(c, &n, nid, &m, &ext, NULL, conv_id, a, deliveries)) !=
+            STORE_OK)
             return rc;
     }
 
@@ -191,7 +148,7 @@ static int close_window(struct sq_conn *c, int64_t id, int64_t now, struct arena
 
 int sq_window_add(struct sq_conn *c, const struct workspace *ws, const struct member *m,
                   const struct event_view *ev, int64_t eid, unsigned channels, int64_t now,
-                  struct update_list *out, int64_t *closes_at, size_t *deliveries)
+                  struct store_updates *out, int64_t *closes_at, size_t *deliveries)
 {
     static const char FIND[] =
         "SELECT id, closes_at, senders FROM message_windows "
@@ -208,7 +165,7 @@ int sq_window_add(struct sq_conn *c, const struct workspace *ws, const struct me
     json_t *conv = json_object_get(ev->data, "conversation");
     const char *conv_id = json_string_value(json_object_get(conv, "id"));
     const char *conv_name = json_string_value(json_object_get(conv, "name"));
-    const char *name = sender_name(ev);
+    const char *name = store_sender_name(ev);
 
     sqlite3_stmt *st = sq_prep(c, FIND);
     if (!st)
@@ -229,7 +186,7 @@ int sq_window_add(struct sq_conn *c, const struct workspace *ws, const struct me
                 return STORE_UNAVAILABLE;
             sqlite3_bind_int64(st, 1, id);
             sqlite3_bind_int64(st, 2, now);
-            sq_bind_text(st, 3, merge_sender(senders, name, a));
+            sq_bind_text(st, 3, store_senders_add(senders, name, a));
             sqlite3_bind_int64(st, 4, eid);
             sqlite3_bind_int(st, 5, (int)channels);
             sq_bind_text(st, 6, conv_name);
@@ -257,7 +214,7 @@ int sq_window_add(struct sq_conn *c, const struct workspace *ws, const struct me
     sq_bind_text(st, 4, conv_name);
     sqlite3_bind_int64(st, 5, now);
     sqlite3_bind_int64(st, 6, *closes_at);
-    sq_bind_text(st, 7, merge_sender(NULL, name, a));
+    sq_bind_text(st, 7, store_senders_add(NULL, name, a));
     sqlite3_bind_int64(st, 8, eid);
     sqlite3_bind_int(st, 9, (int)channels);
     if (sqlite3_step(st) != SQLITE_DONE)
@@ -302,7 +259,7 @@ int sq_windows_close(struct sq_conn *c, struct store_req *r)
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return sq_fail(c, "due windows");
     sqlite3_reset(st);
-    struct update_list out = {NULL, 0, 0, r->arena};
+    struct store_updates out = {NULL, 0, 0, r->arena};
     for (size_t i = 0; i < n; i++) {
         bool closed;
         if ((rc = close_window(c, ids[i], q->now, r->arena, &out, &closed, &q->deliveries)) !=
