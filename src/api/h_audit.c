@@ -55,11 +55,11 @@ static bool read_filters(struct api_call *call, struct st_audit_list *q, int def
     }
     v = http_query(req, "action");
     if (v && !(q->action = audit_action_parse(v))) {
-        api_error(call, 400, "invalid_field", "action",
-                  "action must be one of notification.created, notification.skipped, "
-                  "notification.grouped, notification.suppressed, delivery.attempt, "
-                  "delivery.skipped, notification.read, notification.unread, "
-                  "notification.ignored, conversation.read");
+        struct buf names = BUF_INIT;
+        for (int i = 1; i < AU_ACTION_END; i++)
+            buf_printf(&names, "%s%s", i > 1 ? ", " : "", audit_action_name(i));
+        api_error(call, 400, "invalid_field", "action", "action must be one of %s", names.data);
+        buf_free(&names);
         return false;
     }
     if (!read_time(call, "since", &q->since) || !read_time(call, "until", &q->until))

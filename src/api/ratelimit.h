@@ -42,8 +42,9 @@ struct ratelimit_bucket {
     uint64_t at_ns; /* when tokens was last brought up to date */
 };
 
-/* The longest Retry-After answered, for rules so slow the wait would be
- * longer: a client told a day comes back to find a token anyway. */
+/* The longest Retry-After answered. Under a rule slower than one request a
+ * day the real wait is longer, and a client that comes back after a day
+ * is told again: such a rule is a block, which is what it asks for. */
 #define RATELIMIT_MAX_WAIT_S 86400
 
 /* ---- one bucket (pure) ---- */

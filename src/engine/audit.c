@@ -182,13 +182,12 @@ const char *audit_detail_state(struct arena *a, int from_state, const char *via)
 }
 
 const char *audit_detail_conversation(struct arena *a, const char *conversation_id,
-                                      int64_t read_at, bool window_open, bool suppressed)
+                                      int64_t read_at, bool suppressed)
 {
     struct detail d;
     begin(&d);
     jw_kstr(&d.w, "conversation_id", conversation_id);
     jw_ktime(&d.w, "read_at", read_at);
-    jw_kbool(&d.w, "window_open", window_open);
     jw_kbool(&d.w, "suppressed", suppressed);
     return done(&d, a);
 }

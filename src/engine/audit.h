@@ -90,6 +90,6 @@ const char *audit_detail_delivery_skipped(struct arena *a, int channel, const ch
 /* A state change: from which state, and "read_all" when it came from one. */
 const char *audit_detail_state(struct arena *a, int from_state, const char *via);
 const char *audit_detail_conversation(struct arena *a, const char *conversation_id,
-                                      int64_t read_at, bool window_open, bool suppressed);
+                                      int64_t read_at, bool suppressed);
 
 #endif

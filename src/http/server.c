@@ -487,6 +487,8 @@ static bool arm_read_deadline(struct http_conn *c, uint64_t deadline_ns)
         return false;
     uint64_t left = deadline_ns - now;
     struct timeval rt = {(time_t)(left / 1000000000u), (suseconds_t)(left % 1000000000u / 1000)};
+    if (!rt.tv_sec && !rt.tv_usec)
+        rt.tv_usec = 1; /* under a microsecond left: a zero timeval would mean none */
     struct timeval wt = {c->srv->limits.write_timeout_s, 0};
     bufferevent_set_timeouts(c->bev, &rt, &wt);
     return true;
@@ -607,7 +609,6 @@ static void conn_linger(struct http_conn *c)
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
     c->linger_until_ns = hclock_mono_ns() + (uint64_t)LINGER_S * 1000000000u;
-    set_read_timeout(c, LINGER_S);
     bufferevent_enable(c->bev, EV_READ);
     on_read(c->bev, c);
 }

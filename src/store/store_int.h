@@ -41,6 +41,16 @@ struct store_new_notification {
     int64_t at;
 };
 
+/* An audit entry's time in SQL: the step's, or the workspace's latest
+ * entry's if that is later (a step recorded after another one, such as a
+ * delivery outcome offered again). So the trail's times never go back in
+ * commit order, and a page cursor on (at, id) never passes an entry that
+ * commits later. t: the step's time, w: the workspace key, as SQL. */
+#define STORE_AUDIT_AT_SQLITE(t, w) \
+    "max(" t ", coalesce((SELECT max(at) FROM audit WHERE wid = " w "), 0))"
+#define STORE_AUDIT_AT_PG(t, w) \
+    "greatest(" t ", coalesce((SELECT max(at) FROM audit WHERE wid = " w "), 0))"
+
 /* The data of a stream's events, in a: a new item
  * {"notification": item, "unread": n}; a state change; a read-all; an item
  * a replay finds pruned since it was announced. */

@@ -21,7 +21,7 @@ int pg_audit_add(struct pg_conn *c, const struct audit_write *e)
      * in the same statement (coalesce reads the key only when needed). */
     static const char SQL[] =
         "INSERT INTO audit(wid, at, action, actor_kind, actor_id, member_id, event_id, nid, "
-        "  did, detail) VALUES ($1, $2, $3, $4, $5, "
+        "  did, detail) VALUES ($1, " STORE_AUDIT_AT_PG("$2::bigint", "$1") ", $3, $4, $5, "
         "  coalesce($6, (SELECT id FROM members WHERE mid = $7)), "
         "  coalesce($8, (SELECT id FROM events WHERE eid = $9)), $10, $11, $12)";
     struct pg_params p = PG_PARAMS_INIT;
@@ -49,11 +49,13 @@ int pg_audit_add(struct pg_conn *c, const struct audit_write *e)
 int pg_audit_list(struct pg_conn *c, struct store_req *r)
 {
     R(st_audit_list);
-    /* Two statements, so each has its index: by member, or the whole trail.
-     * The cursor names an entry; the page goes on after its (at, id). An
-     * entry pruned since reads as the start: what is left is all newer. */
+    /* As sq_audit_list: two statements, each with its index; the page
+     * starts after the cursor's (at, id) and not before `since`, both in
+     * the index seek. */
 #define COLS "SELECT id, at, action, actor_kind, actor_id, member_id, event_id, nid, did, detail "
-#define AFTER "(at, id) > (coalesce((SELECT at FROM audit WHERE id = $2 AND wid = $1), 0), $2) "
+#define AFTER                                                                                  \
+    "(at, id) > (greatest($3::bigint - 1, "                                                    \
+    "coalesce((SELECT at FROM audit WHERE id = $2 AND wid = $1), 0)), $2) "
     static const char ALL[] = COLS "FROM audit WHERE wid = $1 AND " AFTER
                               "AND at >= $3 AND at < $4 ORDER BY at, id LIMIT $5";
     static const char MEMBER[] = COLS "FROM audit WHERE wid = $1 AND " AFTER
@@ -117,7 +119,7 @@ int pg_audit_prune(struct pg_conn *c, int64_t now, int max, int64_t *deleted)
     static const char SQL[] =
         "DELETE FROM audit WHERE id IN (SELECT a.id FROM workspaces w "
         "JOIN audit a ON a.wid = w.wid WHERE a.at < $1 - w.retention_days * 86400000 "
-        "LIMIT $2 FOR UPDATE OF a SKIP LOCKED)";
+        "ORDER BY a.at LIMIT $2 FOR UPDATE OF a SKIP LOCKED)";
     struct pg_params p = PG_PARAMS_INIT;
     pgp_int(&p, now);
     pgp_int(&p, max);

@@ -426,7 +426,8 @@ static int store_outcome(struct pg_conn *c, struct st_event_ingest *q, int64_t e
     static const char SQL[] =
         "WITH au AS (INSERT INTO audit(wid, at, action, actor_kind, actor_id, member_id, "
         "    event_id, nid, detail) "
-        "  SELECT $3::bigint, $4::bigint, u.action, $5::bigint, $6::text, u.member_id, "
+        "  SELECT $3::bigint, " STORE_AUDIT_AT_PG("$4::bigint", "$3") ", u.action, $5::bigint, "
+        "    $6::text, u.member_id, "
         "    $7::text, nullif(u.nid, 0), u.detail "
         "  FROM unnest($8::bigint[], $9::text[], $10::bigint[], $11::text[]) "
         "    WITH ORDINALITY AS u(action, member_id, nid, detail, i) ORDER BY u.i) "

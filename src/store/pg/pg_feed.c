@@ -228,7 +228,8 @@ int pg_read_all(struct pg_conn *c, struct store_req *r)
     static const char AUDIT[] =
         "INSERT INTO audit(wid, at, action, actor_kind, actor_id, member_id, event_id, nid, "
         "  detail) "
-        "SELECT n.wid, $3::bigint, $4::bigint, $5::bigint, $6::text, m.id, e.id, n.nid, "
+        "SELECT n.wid, " STORE_AUDIT_AT_PG("$3::bigint", "$2") ", $4::bigint, $5::bigint, "
+        "  $6::text, m.id, e.id, n.nid, "
         "  $7::text FROM notifications n "
         "JOIN members m ON m.mid = n.mid LEFT JOIN events e ON e.eid = n.eid "
         "WHERE n.mid = $1 AND n.wid = $2 AND n.in_app = 1 AND n.state = 0 ORDER BY n.nid";

@@ -474,7 +474,8 @@ static int add_attempt(struct pg_conn *c, int64_t id, const struct claimed *k,
         "WITH t AS (INSERT INTO delivery_attempts(did, n, at, ok, answer, latency_ms) "
         "  VALUES ($1, $2, $3, $4, $5, $6)) "
         "INSERT INTO audit(wid, at, action, actor_kind, member_id, event_id, nid, did, detail) "
-        "VALUES ($7, $3, $8, $9, (SELECT id FROM members WHERE mid = $10), "
+        "VALUES ($7, " STORE_AUDIT_AT_PG("$3", "$7") ", $8, $9, "
+        "  (SELECT id FROM members WHERE mid = $10), "
         "  (SELECT id FROM events WHERE eid = $11), $12, $1, $13)";
     struct pg_params p = PG_PARAMS_INIT;
     pgp_int(&p, id);
@@ -515,7 +516,8 @@ static int forget_device(struct pg_conn *c, int64_t delivery, const char *token,
         "  WHERE device = $2 AND id <> $1 AND status IN (0, 3) "
         "  RETURNING id, wid, mid, eid, nid) "
         "INSERT INTO audit(wid, at, action, actor_kind, member_id, event_id, nid, did, detail) "
-        "SELECT s.wid, $3, $4, $5, m.id, e.id, s.nid, s.id, $6 FROM s "
+        "SELECT s.wid, " STORE_AUDIT_AT_PG("$3", "s.wid") ", $4, $5, m.id, e.id, s.nid, s.id, "
+        "  $6 FROM s "
         "LEFT JOIN members m ON m.mid = s.mid LEFT JOIN events e ON e.eid = s.eid ORDER BY s.id";
     static const char DELETE[] = "DELETE FROM devices WHERE did = $1";
     struct pg_params p = PG_PARAMS_INIT;

@@ -455,6 +455,6 @@ int pg_conv_read(struct pg_conn *c, struct store_req *r)
     struct audit_write au = {q->wid, q->now, AU_CONVERSATION_READ, q->by.kind, q->by.id, q->mid,
                              NULL, 0, NULL, 0, 0,
                              audit_detail_conversation(r->arena, q->conversation_id, q->read_at,
-                                                       q->window_open, q->suppressed)};
+                                                       q->suppressed)};
     return pg_audit_add(c, &au);
 }

@@ -11,7 +11,7 @@ int sq_audit_add(struct sq_conn *c, const struct audit_write *e)
 {
     static const char SQL[] =
         "INSERT INTO audit(wid, at, action, actor_kind, actor_id, member_id, event_id, nid, "
-        "  did, detail) VALUES (?1, ?2, ?3, ?4, ?5, "
+        "  did, detail) VALUES (?1, " STORE_AUDIT_AT_SQLITE("?2", "?1") ", ?3, ?4, ?5, "
         "  coalesce(?6, (SELECT id FROM members WHERE mid = ?7)), "
         "  coalesce(?8, (SELECT id FROM events WHERE eid = ?9)), ?10, ?11, ?12)";
     sqlite3_stmt *st = sq_prep(c, SQL);
@@ -40,9 +40,14 @@ int sq_audit_list(struct sq_conn *c, struct store_req *r)
 {
     R(st_audit_list);
     /* Two statements, so each has its index: by member, or the whole trail.
-     * The cursor names an entry; the page goes on after its (at, id). An
-     * entry pruned since reads as the start: what is left is all newer. */
-#define AFTER "(at, id) > (coalesce((SELECT at FROM audit WHERE id = ?3 AND wid = ?1), 0), ?3) "
+     * The cursor names an entry; the page goes on after its (at, id), and
+     * not before `since`: both bound the index seek, so a page reads from
+     * where it starts, however long the trail. An entry pruned since reads
+     * as the start: retention takes the oldest first, so what is left is
+     * all newer. */
+#define AFTER                                                                                \
+    "(at, id) > (max(?4 - 1, coalesce((SELECT at FROM audit WHERE id = ?3 AND wid = ?1), 0)), " \
+    "?3) "
     static const char ALL[] =
         "SELECT id, at, action, actor_kind, actor_id, member_id, event_id, nid, did, detail "
         "FROM audit WHERE wid = ?1 AND " AFTER "AND at >= ?4 AND at < ?5 "
@@ -100,7 +105,7 @@ int sq_audit_prune(struct sq_conn *c, int64_t now, int max, int64_t *deleted)
 {
     static const char SQL[] =
         "DELETE FROM audit WHERE id IN (SELECT a.id FROM workspaces w CROSS JOIN audit a "
-        "WHERE a.wid = w.wid AND a.at < ?1 - w.retention_days * 86400000 LIMIT ?2)";
+        "WHERE a.wid = w.wid AND a.at < ?1 - w.retention_days * 86400000 ORDER BY a.at LIMIT ?2)";
     sqlite3_stmt *st = sq_prep(c, SQL);
     if (!st)
         return STORE_UNAVAILABLE;

@@ -111,7 +111,8 @@ int sq_read_all(struct sq_conn *c, struct store_req *r)
     static const char AUDIT[] =
         "INSERT INTO audit(wid, at, action, actor_kind, actor_id, member_id, event_id, nid, "
         "  detail) "
-        "SELECT n.wid, ?3, ?4, ?5, ?6, m.id, e.id, n.nid, ?7 FROM notifications n "
+        "SELECT n.wid, " STORE_AUDIT_AT_SQLITE("?3", "?2") ", ?4, ?5, ?6, m.id, e.id, n.nid, ?7 "
+        "FROM notifications n "
         "JOIN members m ON m.mid = n.mid LEFT JOIN events e ON e.eid = n.eid "
         "WHERE n.mid = ?1 AND n.wid = ?2 AND n.in_app = 1 AND n.state = 0 ORDER BY n.nid";
     sqlite3_stmt *st = sq_prep(c, AUDIT);

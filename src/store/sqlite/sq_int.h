@@ -51,9 +51,7 @@ struct sq_store {
     struct metrics *metrics;
 };
 
-/* connections (sq_conn.c) */
-/* busy_ms: how long a statement waits for another connection's lock. */
-/* How one connection is opened. */
+/* connections (sq_conn.c): how one is opened */
 struct sq_conn_cfg {
     bool sync_full, writer;
     int busy_ms;   /* wait this long for another process's lock */

@@ -469,7 +469,8 @@ static int forget_device(struct sq_conn *c, int64_t delivery, const char *token,
     /* The trail first (the same rows as the UPDATE after it), then the rows. */
     static const char *const SQL[] = {
         ("INSERT INTO audit(wid, at, action, actor_kind, member_id, event_id, nid, did, detail) "
-         "SELECT x.wid, ?4, ?5, ?6, m.id, e.id, x.nid, x.id, ?7 FROM deliveries x "
+         "SELECT x.wid, " STORE_AUDIT_AT_SQLITE("?4", "x.wid") ", ?5, ?6, m.id, e.id, x.nid, "
+         "x.id, ?7 FROM deliveries x "
          "LEFT JOIN members m ON m.mid = x.mid LEFT JOIN events e ON e.eid = x.eid "
          "WHERE x.device = (SELECT d.device FROM deliveries d JOIN devices v ON v.did = d.device "
          " WHERE d.id = ?1 AND v.token = ?3 AND (?2 = 0 OR v.credential_at <= ?2)) "

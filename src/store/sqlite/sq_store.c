@@ -92,11 +92,11 @@ static struct store *sq_open(const struct store_options *opt)
     q->base.backend = &store_sqlite_backend;
     q->opt = *opt;
     q->metrics = opt->metrics;
-    /* The file holds signing secrets: only its owner may read it. */
     if (q->opt.busy_timeout_ms <= 0)
         q->opt.busy_timeout_ms = 5000;
     int busy = q->opt.busy_timeout_ms;
     int read_busy = opt->threaded && busy > LOOP_READER_BUSY_MS ? LOOP_READER_BUSY_MS : busy;
+    /* The file holds signing secrets: only its owner may read it. */
     mode_t old = umask(077);
     struct sq_conn_cfg wcfg = {opt->sync_full, true, busy, opt->cache_mib};
     struct sq_conn_cfg rcfg = {opt->sync_full, false, read_busy, opt->cache_mib};

@@ -96,9 +96,8 @@ static void run_alone(struct sq_conn *c, struct store_req *r)
  * and a lock would make each one wait out the busy timeout again, so a
  * batch of n would answer after n + 1 timeouts. Every request in the batch
  * answers STORE_UNAVAILABLE (503 with Retry-After) at once instead; what
- * it wrote is rolled back, so a retry starts afresh. Returns false when
- * storage is failing. */
-static bool run_batch(struct sq_writer *w, struct store_req *batch, size_t n)
+ * it wrote is rolled back, so a retry starts afresh. */
+static void run_batch(struct sq_writer *w, struct store_req *batch, size_t n)
 {
     struct sq_conn *c = &w->store->writer;
     uint64_t t0 = hclock_mono_ns();
@@ -123,11 +122,11 @@ static bool run_batch(struct sq_writer *w, struct store_req *batch, size_t n)
     sq_cache_clear(c);
     if (ok) {
         metrics_commit(w->store->metrics, (double)(hclock_mono_ns() - t0) / 1e9, n);
-        return true;
+        return;
     }
     sq_rollback(c);
     metrics_store_error(w->store->metrics);
-    bool failing = sq_storage_failing(c->failed), any_ok = false;
+    bool failing = sq_storage_failing(c->failed);
     for (struct store_req *r = batch; r; r = r->next) {
         if (failing) {
             r->rc = STORE_UNAVAILABLE; /* its answers came from the rolled-back batch */
@@ -135,10 +134,8 @@ static bool run_batch(struct sq_writer *w, struct store_req *batch, size_t n)
         }
         c->failed = 0;
         run_alone(c, r);
-        any_ok |= r->rc != STORE_UNAVAILABLE;
         failing = r->rc == STORE_UNAVAILABLE && sq_storage_failing(c->failed);
     }
-    return any_ok;
 }
 
 static void *writer_main(void *arg)
