@@ -63,7 +63,8 @@ test('simulate events, watch the bell, the panel and the sink', async () => {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url + '/');
-  await page.locator('#member').waitFor();
+  // the picker fills once the page has listed the members
+  await page.waitForFunction(() => document.getElementById('member')?.value);
   assert.equal(await page.locator('#member').inputValue(), 'm_sam');
   const options = await page.locator('#member option').allTextContents();
   assert.deepEqual(options.sort(), ['Olivia Byrne (owner)', 'Priya Nair (practitioner)',
