@@ -37,6 +37,7 @@ struct route {
     bool test_only;      /* exists only with --test-clock */
     bool query_token;    /* a member token may come as ?access_token= (EventSource) */
     bool demo_only;      /* exists only with --demo */
+    bool while_low;      /* answers while memory is low (core/mem.h) */
 };
 
 #define API_MAX_PARAMS 4
@@ -69,6 +70,8 @@ void api_reply_typed(struct api_call *call, int status, const char *content_type
 void api_error(struct api_call *call, int status, const char *code, const char *field,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void api_store_error(struct api_call *call, int rc);
+/* 503 out_of_memory with Retry-After: new work waits for memory (core/mem.h). */
+void api_out_of_memory(struct api_call *call);
 /* Who the call acts as, for the audit trail: the API key or the member. */
 struct audit_by api_audit_by(const struct api_call *call);
 /* A list answer, {"<key>": [...], ...}: api_list_open answers the store's

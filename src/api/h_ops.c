@@ -1,6 +1,7 @@
 /* h_ops.c - liveness, readiness, metrics, and the test-only clock. */
 #include "api/api_int.h"
 #include "core/clock.h"
+#include "core/mem.h"
 #include "live/live.h"
 #include "metrics/metrics.h"
 #include "upkeep/upkeep.h"
@@ -18,6 +19,11 @@ static void on_ping(struct store_req *r)
     if (r->rc != STORE_OK || !call->api->ready) {
         http_add_header(call->req, "Retry-After", "1");
         api_error(call, 503, "not_ready", NULL, "storage is not reachable");
+        return;
+    }
+    if (mem_low()) { /* a load balancer sends the work elsewhere meanwhile */
+        http_add_header(call->req, "Retry-After", "1");
+        api_error(call, 503, "not_ready", NULL, "memory is short: new work is refused until it returns");
         return;
     }
     struct buf b = BUF_INIT;

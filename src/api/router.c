@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/jsonx.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "metrics/metrics.h"
 
 #include <stdarg.h>
@@ -19,15 +20,17 @@
 #include <string.h>
 #include <strings.h>
 
-#define ROUTE(verb, path, need, fn) {verb, path, need, fn, false, false, false}
-#define TEST_ONLY(verb, path, need, fn) {verb, path, need, fn, true, false, false}
-#define DEMO_ONLY(verb, path, need, fn) {verb, path, need, fn, false, false, true}
-#define STREAM(verb, path, need, fn) {verb, path, need, fn, false, true, false}
+#define ROUTE(verb, path, need, fn) {verb, path, need, fn, false, false, false, false}
+#define TEST_ONLY(verb, path, need, fn) {verb, path, need, fn, true, false, false, false}
+#define DEMO_ONLY(verb, path, need, fn) {verb, path, need, fn, false, false, true, false}
+#define STREAM(verb, path, need, fn) {verb, path, need, fn, false, true, false, false}
+/* What an operator watches: it answers while memory is low. */
+#define OPS(verb, path, need, fn) {verb, path, need, fn, false, false, false, true}
 
 static const struct route ROUTES[] = {
-    ROUTE(HTTP_VERB_GET, "/healthz", NEED_NONE, h_healthz),
-    ROUTE(HTTP_VERB_GET, "/readyz", NEED_NONE, h_readyz),
-    ROUTE(HTTP_VERB_GET, "/metrics", NEED_METRICS, h_metrics),
+    OPS(HTTP_VERB_GET, "/healthz", NEED_NONE, h_healthz),
+    OPS(HTTP_VERB_GET, "/readyz", NEED_NONE, h_readyz),
+    OPS(HTTP_VERB_GET, "/metrics", NEED_METRICS, h_metrics),
     ROUTE(HTTP_VERB_POST, "/v1/workspaces", NEED_ADMIN, h_workspace_create),
     ROUTE(HTTP_VERB_GET, "/v1/workspaces", NEED_ADMIN, h_workspace_list),
     ROUTE(HTTP_VERB_POST, "/v1/workspaces/{id}/keys", NEED_ADMIN, h_keys_create),
@@ -168,6 +171,12 @@ void api_store_error(struct api_call *call, int rc)
         http_add_header(call->req, "Retry-After", "1");
         api_error(call, 503, "unavailable", NULL, "storage is unavailable; retry shortly");
     }
+}
+
+void api_out_of_memory(struct api_call *call)
+{
+    http_add_header(call->req, "Retry-After", "1");
+    api_error(call, 503, HTTP_OUT_OF_MEMORY_CODE, NULL, "%s", HTTP_OUT_OF_MEMORY_MESSAGE);
 }
 
 struct audit_by api_audit_by(const struct api_call *call)
@@ -542,6 +551,10 @@ void api_handle(struct http_request *req, void *arg)
         if (cors_open(rt)) {
             http_add_header(req, "Access-Control-Allow-Origin", "*");
             http_add_header(req, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+        }
+        if (!rt->while_low && mem_low()) {
+            api_out_of_memory(call);
+            return;
         }
         authenticate(call);
         return;

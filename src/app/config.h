@@ -22,6 +22,7 @@ struct config {
     int max_batch;
     int busy_timeout_ms;
     int sqlite_cache_mib;
+    int memory_reserve_mib; /* core/mem.h */
     int db_connections;
     int prune_interval_s;
     int token_ttl_s;

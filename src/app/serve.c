@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/jsonx.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "deliver/deliver.h"
 #include "push/vapid.h"
 #include "herald_version.h"
@@ -22,6 +23,8 @@
 #include "upkeep/upkeep.h"
 
 #include <event2/event.h>
+#include <openssl/crypto.h>
+#include <unicode/uclean.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -248,6 +251,61 @@ static int split_listen(const char *listen, char *host, size_t cap, int *port)
     return 0;
 }
 
+static void *ossl_malloc(size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    return mem_malloc(n);
+}
+
+static void *ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    return mem_realloc(p, n);
+}
+
+static void ossl_free(void *p, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    free(p);
+}
+
+static void *icu_malloc(const void *context, size_t n)
+{
+    (void)context;
+    return mem_malloc(n);
+}
+
+static void *icu_realloc(const void *context, void *p, size_t n)
+{
+    (void)context;
+    return mem_realloc(p, n);
+}
+
+static void icu_free(const void *context, void *p)
+{
+    (void)context;
+    free(p);
+}
+
+/* Every library's allocations go through core/mem, so whichever meets a
+ * failure first spends the reserve: libevent's, OpenSSL's and ICU's from
+ * here, before any of them allocates; jansson's in jx_init, SQLite's and
+ * libcurl's where those start. libpq has no such hook. */
+static void reserve_memory(size_t mib)
+{
+    mem_init(mib << 20);
+    event_set_mem_functions(mem_malloc, mem_realloc, free);
+    if (!CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free))
+        hlog_warn("serve: OpenSSL allocated before Herald could route its memory");
+    UErrorCode st = U_ZERO_ERROR;
+    u_setMemoryFunctions(NULL, icu_malloc, icu_realloc, icu_free, &st);
+    if (U_FAILURE(st))
+        hlog_warn("serve: ICU allocated before Herald could route its memory");
+}
+
 int app_serve(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++)
@@ -275,6 +333,7 @@ int app_serve(int argc, char **argv)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
+    reserve_memory((size_t)s->cfg.memory_reserve_mib);
     jx_init();
     if (deliver_global_init() != 0) {
         fprintf(stderr, "herald: libcurl failed to initialise\n");

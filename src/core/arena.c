@@ -1,5 +1,6 @@
 /* arena.c - the per-request bump allocator (see arena.h). */
 #include "core/arena.h"
+#include "core/mem.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@ struct arena_chunk {
 
 enum { CHUNK_MIN = 4096 - sizeof(struct arena_chunk) };
 
+/* Only once the reserve is spent too (mem.h). */
 static void oom(size_t n)
 {
     fprintf(stderr, "herald: out of memory (%zu bytes)\n", n);
@@ -22,7 +24,7 @@ static void oom(size_t n)
 
 void *xmalloc(size_t n)
 {
-    void *p = malloc(n ? n : 1);
+    void *p = mem_malloc(n ? n : 1);
     if (!p)
         oom(n);
     return p;
@@ -30,7 +32,7 @@ void *xmalloc(size_t n)
 
 void *xcalloc(size_t n, size_t size)
 {
-    void *p = calloc(n ? n : 1, size ? size : 1);
+    void *p = mem_calloc(n ? n : 1, size ? size : 1);
     if (!p)
         oom(n * size);
     return p;
@@ -38,7 +40,7 @@ void *xcalloc(size_t n, size_t size)
 
 void *xrealloc(void *p, size_t n)
 {
-    void *q = realloc(p, n ? n : 1);
+    void *q = mem_realloc(p, n ? n : 1);
     if (!q)
         oom(n);
     return q;

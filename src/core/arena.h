@@ -2,8 +2,8 @@
  *
  * A request (or a store job) allocates its strings and structs here and frees
  * them all at once when it ends, so no individual free is ever needed and
- * ownership is "the request owns it". Allocation failure aborts: Herald
- * treats out-of-memory as fatal, like Redis and OpenBSD's daemons. */
+ * ownership is "the request owns it". Allocation spends the memory
+ * reserve before it fails (core/mem.h), and aborts only after that. */
 #ifndef HERALD_CORE_ARENA_H
 #define HERALD_CORE_ARENA_H
 
@@ -31,7 +31,7 @@ void arena_reset(struct arena *a); /* frees every chunk */
 #define ARENA_NEW(a, type) ((type *)arena_alloc((a), sizeof(type)))
 #define ARENA_NEW_N(a, type, n) ((type *)arena_alloc((a), sizeof(type) * (n)))
 
-/* xmalloc and friends: malloc that aborts on failure. */
+/* xmalloc and friends: mem_malloc (the reserve first), then abort. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -7,10 +7,12 @@
 #include "deliver/curlev.h"
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/mem.h"
 
 #include <event2/event.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct transfer {
     struct transfer *prev, *next;
@@ -32,9 +34,21 @@ struct curlev {
 
 static void start(struct curlev *cv, struct transfer *t);
 
+static char *curl_mem_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = mem_malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* libcurl allocates through core/mem, so a failure spends the reserve
+ * first; one that still fails ends that transfer, not the process. */
 int curlev_global_init(void)
 {
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+    return curl_global_init_mem(CURL_GLOBAL_DEFAULT, mem_malloc, free, mem_realloc,
+                                curl_mem_strdup, mem_calloc) == CURLE_OK ? 0 : -1;
 }
 
 static void unlink_transfer(struct curlev *cv, struct transfer *t)

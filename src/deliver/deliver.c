@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "engine/model.h"
 #include "metrics/metrics.h"
 
@@ -512,6 +513,11 @@ static void claim(struct deliverer *d)
         return;
     }
     int64_t now = hclock_now_ms(d->clock);
+    if (mem_low()) { /* sends take memory: what is due waits for it to return */
+        arm(d, now + 1000);
+        settle(d);
+        return;
+    }
     struct arena *a = xcalloc(1, sizeof *a);
     struct st_outbox_claim *q = ARENA_NEW(a, struct st_outbox_claim);
     bool any = false;

@@ -30,6 +30,11 @@ enum http_verb { HTTP_VERB_GET, HTTP_VERB_POST, HTTP_VERB_PUT, HTTP_VERB_PATCH,
                  HTTP_VERB_OTHER };
 
 #define HTTP_MAX_HEADERS 64
+
+/* The answer while memory is low (core/mem.h): the server gives it to a
+ * request with a body before reading the body; the API to the rest. */
+#define HTTP_OUT_OF_MEMORY_CODE "out_of_memory"
+#define HTTP_OUT_OF_MEMORY_MESSAGE "Herald is short of memory and takes no new work until it returns; retry shortly"
 #define HTTP_REQUEST_ID_MAX 64
 
 struct http_header {

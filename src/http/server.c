@@ -11,6 +11,7 @@
 #include "core/crypto.h"
 #include "core/jw.h"
 #include "core/log.h"
+#include "core/mem.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -434,6 +435,11 @@ static int on_headers_complete(http_parser *p)
     bool has_length = p->flags & F_CONTENTLENGTH;
     if (has_length && p->content_length > c->srv->limits.max_body_bytes)
         return reject(c, 413, "body_too_large", "the request body is over the size limit");
+    bool has_body = (has_length && p->content_length > 0) || (p->flags & F_CHUNKED);
+    if (has_body && mem_low())
+        return reject(c, 503, HTTP_OUT_OF_MEMORY_CODE, HTTP_OUT_OF_MEMORY_MESSAGE);
+    if (has_length && p->content_length > 0) /* within the limit: one allocation, not log n */
+        buf_reserve(&r->body, (size_t)p->content_length);
     const char *expect = http_header(r, "Expect");
     if (expect && strcasecmp(expect, "100-continue") == 0 && p->http_minor >= 1)
         evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -517,6 +523,8 @@ static void conn_reject(struct http_conn *c)
     /* Make sure there is a request to answer on. */
     if (!c->req)
         c->req = request_new(c);
+    if (c->reject_status == 503)
+        http_add_header(c->req, "Retry-After", "1");
     http_respond_error(c->req, c->reject_status, c->reject_code, NULL, c->reject_msg);
 }
 

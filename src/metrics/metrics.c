@@ -2,6 +2,7 @@
 #include "metrics/metrics.h"
 #include "engine/model.h"
 #include "core/arena.h"
+#include "core/mem.h"
 #include "engine/catalogue.h"
 
 #include <stdatomic.h>
@@ -213,6 +214,15 @@ void metrics_render(struct metrics *m, struct buf *out, const struct metrics_rou
                     "herald_rate_limited_total{credential=\"member\"} %llu\n",
                (unsigned long long)get(&m->rate_limited[METRICS_LIMITED_API_KEY]),
                (unsigned long long)get(&m->rate_limited[METRICS_LIMITED_MEMBER]));
+    buf_printf(out, "# HELP herald_memory_low 1 while an allocation failure has spent the memory "
+                    "reserve and new work is refused.\n"
+                    "# TYPE herald_memory_low gauge\n"
+                    "herald_memory_low %d\n"
+                    "# HELP herald_memory_reserve_spent_total Allocation failures that spent the "
+                    "memory reserve.\n"
+                    "# TYPE herald_memory_reserve_spent_total counter\n"
+                    "herald_memory_reserve_spent_total %llu\n",
+               mem_reserve_out() ? 1 : 0, (unsigned long long)mem_reserve_spent());
     buf_printf(out, "# HELP herald_http_connections Open HTTP connections.\n"
                     "# TYPE herald_http_connections gauge\n"
                     "herald_http_connections %d\n", open_connections);

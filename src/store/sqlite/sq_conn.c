@@ -1,17 +1,56 @@
 /* sq_conn.c - SQLite connections and their statement caches (sq_int.h). */
 #include "store/sqlite/sq_int.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "engine/render.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* SQLite allocates through core/mem, so a failure spends the reserve
+ * before SQLite sees SQLITE_NOMEM (which answers 503). */
+static void *sq_mem_malloc(int n)
+{
+    return mem_malloc((size_t)n);
+}
+
+static void *sq_mem_realloc(void *p, int n)
+{
+    return mem_realloc(p, (size_t)n);
+}
+
+static int sq_mem_size(void *p)
+{
+    return p ? (int)malloc_usable_size(p) : 0;
+}
+
+static int sq_mem_roundup(int n)
+{
+    return (n + 7) & ~7;
+}
+
+static int sq_mem_init(void *unused)
+{
+    (void)unused;
+    return SQLITE_OK;
+}
+
+static void sq_mem_shutdown(void *unused)
+{
+    (void)unused;
+}
+
+static const sqlite3_mem_methods SQ_MEM = {sq_mem_malloc, free, sq_mem_realloc, sq_mem_size,
+                                           sq_mem_roundup, sq_mem_init, sq_mem_shutdown, NULL};
+
 static void sq_configure(void)
 {
     if (sqlite3_config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK ||
-        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK ||
+        sqlite3_config(SQLITE_CONFIG_MALLOC, &SQ_MEM) != SQLITE_OK)
         hlog_warn("store: SQLite was initialised before Herald could configure it");
 }
 
@@ -40,8 +79,9 @@ bool sq_storage_failing(int sqlite_rc)
 
 /* Each connection belongs to one thread, so SQLite's own locking is not
  * needed, and its memory statistics would put a process-wide mutex on
- * every allocation that the loop and the writer then fight over. Both are
- * process-global settings that must precede sqlite3_initialize. */
+ * every allocation that the loop and the writer then fight over. These and
+ * the allocator are process-global settings that must precede
+ * sqlite3_initialize. */
 static void sq_configure_once(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
