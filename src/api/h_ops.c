@@ -6,8 +6,19 @@
 #include "metrics/metrics.h"
 #include "upkeep/upkeep.h"
 
+/* Memory short for this long, the reserve is taken as lost for good (glibc
+ * may keep what the finished work freed): liveness fails, so a supervisor
+ * restarts Herald, which loses nothing acknowledged. */
+#define MEMORY_STUCK_NS (60 * 1000000000ull)
+
 void h_healthz(struct api_call *call)
 {
+    if (mem_low() && mem_low_ns() > MEMORY_STUCK_NS) {
+        api_error(call, 503, HTTP_OUT_OF_MEMORY_CODE, NULL,
+                  "memory has been short for over a minute and the reserve cannot be mapped "
+                  "again; restart Herald (nothing acknowledged is lost)");
+        return;
+    }
     struct buf b = BUF_INIT;
     buf_adds(&b, "{\"status\":\"ok\"}");
     api_reply(call, 200, &b);

@@ -41,7 +41,7 @@ static const struct setting SETTINGS[] = {
     I(max_batch, "512", 1, 100000, "writes per group commit at most (SQLite)"),
     I(busy_timeout_ms, "5000", 1, 600000, "SQLite: how long a write waits for another process's lock before answering 503"),
     I(sqlite_cache_mib, "64", 1, 65536, "SQLite: page cache of each of the writer's and the reader's connections, in MiB (memory grows to it with the database)"),
-    I(memory_reserve_mib, "16", 0, 4096, "memory held back to finish the work under way when an allocation fails; Herald then refuses new work (503) until memory returns (0: none, and a failed allocation stops Herald)"),
+    I(memory_reserve_mib, "16", 0, 4096, "memory held back to finish the work under way when an allocation fails; Herald then refuses new work (503) until memory returns (0: none; a failed allocation in Herald's own code then stops it)"),
     I(db_connections, "8", 1, 64, "PostgreSQL: connections (and worker threads) serving requests"),
     I(prune_interval_s, "3600", 10, 86400, "how often retention pruning runs"),
     I(token_ttl_s, "3600", 60, 86400, "lifetime of member tokens Herald mints"),

@@ -290,7 +290,7 @@ static void icu_free(const void *context, void *p)
     free(p);
 }
 
-/* Every library's allocations go through core/mem, so whichever meets a
+/* The libraries' allocations go through core/mem, so whichever meets a
  * failure first spends the reserve: libevent's, OpenSSL's and ICU's from
  * here, before any of them allocates; jansson's in jx_init, SQLite's and
  * libcurl's where those start. libpq has no such hook. */
@@ -300,10 +300,10 @@ static void reserve_memory(size_t mib)
     event_set_mem_functions(mem_malloc, mem_realloc, free);
     if (!CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free))
         hlog_warn("serve: OpenSSL allocated before Herald could route its memory");
+    /* ICU takes them at any time: what it allocated before is freed with
+     * icu_free, which is free(). */
     UErrorCode st = U_ZERO_ERROR;
     u_setMemoryFunctions(NULL, icu_malloc, icu_realloc, icu_free, &st);
-    if (U_FAILURE(st))
-        hlog_warn("serve: ICU allocated before Herald could route its memory");
 }
 
 int app_serve(int argc, char **argv)

@@ -2,9 +2,11 @@
 #include "core/mem.h"
 #include "core/log.h"
 
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 
 static void *sys_map(size_t n)
 {
@@ -20,12 +22,26 @@ static void sys_unmap(void *p, size_t n)
     munmap(p, n);
 }
 
-static const struct mem_system LIBC = {malloc, calloc, realloc, sys_map, sys_unmap};
+static void sys_trim(void)
+{
+    malloc_trim(0);
+}
+
+static uint64_t sys_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static const struct mem_system LIBC = {malloc, calloc, realloc, sys_map, sys_unmap, sys_trim,
+                                       sys_now_ns};
 
 static const struct mem_system *sys = &LIBC;
 static size_t reserve_bytes;
 static _Atomic(void *) reserve;
 static atomic_uint_fast64_t spent;
+static atomic_uint_fast64_t spent_at_ns, trimmed_at_ns;
 static atomic_bool low_reported;
 
 void mem_set_system(const struct mem_system *s)
@@ -56,6 +72,7 @@ static bool spend_reserve(void)
     if (!p)
         return reserve_bytes != 0; /* maybe freed a moment ago: one more try */
     sys->unmap(p, reserve_bytes);
+    atomic_store(&spent_at_ns, sys->now_ns());
     atomic_fetch_add(&spent, 1);
     return true;
 }
@@ -94,6 +111,14 @@ uint64_t mem_reserve_spent(void)
     return atomic_load(&spent);
 }
 
+uint64_t mem_low_ns(void)
+{
+    if (!mem_reserve_out())
+        return 0;
+    uint64_t now = sys->now_ns(), at = atomic_load(&spent_at_ns);
+    return now > at ? now - at : 1;
+}
+
 bool mem_low(void)
 {
     if (!mem_reserve_out())
@@ -101,6 +126,13 @@ bool mem_low(void)
     if (!atomic_exchange(&low_reported, true))
         hlog_warn("memory: an allocation failed and the reserve was spent; "
                   "new work is refused until memory returns");
+    /* What the finished work freed may sit in the heap, where the reserve
+     * cannot use it. Trimming walks the heap, so not on every request. */
+    uint64_t now = sys->now_ns();
+    if (now - atomic_load(&trimmed_at_ns) >= 100000000u) {
+        atomic_store(&trimmed_at_ns, now);
+        sys->trim();
+    }
     void *p = sys->map(reserve_bytes);
     if (!p)
         return true;

@@ -514,6 +514,7 @@ static void claim(struct deliverer *d)
     }
     int64_t now = hclock_now_ms(d->clock);
     if (mem_low()) { /* sends take memory: what is due waits for it to return */
+        d->last_rc = STORE_UNAVAILABLE; /* a run_due waiter learns nothing was sent */
         arm(d, now + 1000);
         settle(d);
         return;

@@ -438,8 +438,6 @@ static int on_headers_complete(http_parser *p)
     bool has_body = (has_length && p->content_length > 0) || (p->flags & F_CHUNKED);
     if (has_body && mem_low())
         return reject(c, 503, HTTP_OUT_OF_MEMORY_CODE, HTTP_OUT_OF_MEMORY_MESSAGE);
-    if (has_length && p->content_length > 0) /* within the limit: one allocation, not log n */
-        buf_reserve(&r->body, (size_t)p->content_length);
     const char *expect = http_header(r, "Expect");
     if (expect && strcasecmp(expect, "100-continue") == 0 && p->http_minor >= 1)
         evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);

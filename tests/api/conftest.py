@@ -317,6 +317,30 @@ class SSE:
         self.thread.join(5)
 
 
+def recv_all(sock):
+    """Everything a raw socket receives until the server closes it; closes
+    the socket."""
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+    finally:
+        sock.close()
+
+
+def parse_response(data):
+    """(status, headers with lower-case names, body bytes) of one raw
+    HTTP/1.1 answer."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in
+               (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
 def b64url(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import unique
+from conftest import recv_all, unique
 
 ANY = object()
 
@@ -626,17 +626,9 @@ def test_huge_content_length_is_refused_before_reading_the_body(wsm):
 def test_pipelined_requests_are_answered_in_order(server):
     u = urlparse(server.url)
     s = socket.create_connection((u.hostname, u.port), timeout=10)
-    try:
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-                  b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-                  b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = recv_all(s)
     statuses = [int(x) for x in re.findall(rb"HTTP/1\.1 (\d{3}) ", data)]
     assert statuses == [200, 404, 200], data

@@ -12,7 +12,8 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from conftest import ADMIN_KEY, Client, Herald, Workspace, appointment_event
+from conftest import (ADMIN_KEY, Client, Herald, Workspace, appointment_event, parse_response,
+                      recv_all)
 
 
 # ---- helpers ----
@@ -234,18 +235,7 @@ def _open_partial_event_request(url, key, event):
 
 def _finish(sock, body):
     sock.sendall(body)
-    data = b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    sock.close()
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in
-               (line.partition(":") for line in lines[1:])}
-    return int(lines[0].split()[1]), headers, rest
+    return parse_response(recv_all(sock))
 
 
 def test_sigterm_answers_every_request_in_flight_and_exits_0(tmpdir_path):

@@ -1,7 +1,8 @@
 /* test_mem.c - the memory reserve: a failed allocation spends it and is
- * tried again; memory is "low" until the reserve can be mapped again; a
- * failure after that is returned, not retried forever; with no reserve
- * nothing changes. The system underneath is a fake whose malloc fails
+ * tried again; memory is "low" until the reserve can be mapped again (and
+ * the heap is trimmed before each try, at most ten times a second); how
+ * long it has been low; a failure after that is returned, not retried
+ * forever; with no reserve nothing changes. The system underneath is a fake whose malloc fails
  * while the reserve is mapped and the "address space" is full, as under an
  * address-space limit. */
 #include <setjmp.h>
@@ -19,7 +20,8 @@
  * allocation take from it (allocations are counted, not tracked). */
 static struct {
     size_t room, used;
-    int maps, unmaps;
+    int maps, unmaps, trims;
+    uint64_t now;
     char reserve[64];
 } fake;
 
@@ -61,8 +63,20 @@ static void fake_unmap(void *p, size_t n)
     fake.unmaps++;
 }
 
+static void fake_trim(void)
+{
+    fake.trims++;
+}
+
+static uint64_t fake_now(void)
+{
+    return fake.now;
+}
+
 static const struct mem_system FAKE = {fake_malloc, fake_calloc, fake_realloc, fake_map,
-                                       fake_unmap};
+                                       fake_unmap, fake_trim, fake_now};
+
+#define MS 1000000ull
 
 #define RESERVE 8192
 
@@ -71,7 +85,8 @@ static int setup(void **state)
     (void)state;
     fake.room = 100000;
     fake.used = 0;
-    fake.maps = fake.unmaps = 0;
+    fake.maps = fake.unmaps = fake.trims = 0;
+    fake.now += 3600000 * MS; /* each case starts long after the last one's trims */
     mem_set_system(&FAKE);
     mem_init(RESERVE);
     return 0;
@@ -117,6 +132,32 @@ static void test_a_failure_spends_the_reserve_and_succeeds(void **state)
     assert_false(mem_low());
     assert_false(mem_reserve_out());
     assert_int_equal(fake.maps, 2);
+}
+
+static void test_how_long_it_has_been_low_and_trims_at_most_ten_a_second(void **state)
+{
+    (void)state;
+    assert_int_equal(mem_low_ns(), 0);
+    fake.used = fake.room - 50;
+    void *p = mem_malloc(500);
+    free(p);
+    uint64_t t0 = fake.now;
+    fake.now += 5 * MS;
+    assert_int_equal(mem_low_ns(), 5 * MS);
+    /* each question trims the heap first, but not more than every 100 ms */
+    assert_true(mem_low());
+    assert_int_equal(fake.trims, 1);
+    fake.now += 99 * MS;
+    assert_true(mem_low());
+    assert_int_equal(fake.trims, 1);
+    fake.now += 1 * MS;
+    assert_true(mem_low());
+    assert_int_equal(fake.trims, 2);
+    fake.now = t0 + 61000 * MS;
+    assert_int_equal(mem_low_ns(), 61000 * MS);
+    fake.used = 0;
+    assert_false(mem_low());
+    assert_int_equal(mem_low_ns(), 0);
 }
 
 static void test_calloc_and_realloc_spend_it_too(void **state)
@@ -195,6 +236,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_allocations_leave_the_reserve_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_failure_spends_the_reserve_and_succeeds, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_how_long_it_has_been_low_and_trims_at_most_ten_a_second,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_calloc_and_realloc_spend_it_too, setup, teardown),
         cmocka_unit_test_setup_teardown(test_once_spent_a_failure_is_returned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xmalloc_and_arenas_go_through_it, setup, teardown),
