@@ -22,22 +22,22 @@
 # ratios. Uses var/bench-faults/.
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SECS=${1:-20}
 PORT=${BENCH_PORT:-18590}
 SINK_PORT=$((PORT + 1))
 ADMIN=hak_benchbenchbenchbenchbenchbench
 
-[ -d build-bench ] || meson setup build-bench --buildtype=release >/dev/null
-ninja -C build-bench >/dev/null
+bench_build
 H=build-bench/herald
 L=build-bench/bench/loadgen
 S=build-bench/bench/smtpsink
 DIR=var/bench-faults
-rm -rf "$DIR"; mkdir -p "$DIR"
+bench_fresh_dir "$DIR"
 PIDS=""
 trap 'kill $PIDS 2>/dev/null || true' EXIT INT TERM
 
-echo "== machine: $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
+bench_machine
 echo "== $SECS s per run: 4 clients reading the feed, 4 posting events (3 emails each)"
 
 run() { # $1: healthy | hanging

@@ -28,6 +28,7 @@
 # Prints RESULT lines and a summary; uses var/nodes/ (deleted first).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SECS=${1:-10}
 K=${2:-3000}
 M=${3:-8000}
@@ -41,13 +42,12 @@ ADMIN=hak_nodesbenchnodesbenchnodesbench
 DIR=var/nodes
 NODES_MAX=3
 
-[ -d build-bench ] || meson setup build-bench --buildtype=release >/dev/null
-ninja -C build-bench >/dev/null
+bench_build
 H=$PWD/build-bench/herald
 L=$PWD/build-bench/bench/loadgen
 S=$PWD/build-bench/bench/sseload
 PY=/usr/bin/python3
-rm -rf "$DIR"; mkdir -p "$DIR"
+bench_fresh_dir "$DIR"
 RES=$DIR/results
 
 PIDS=""   # Herald nodes running
@@ -77,7 +77,7 @@ NOFILE=$(ulimit -Hn)
 
 REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- src 2>/dev/null || REV="$REV+changes"
-echo "== machine: $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ); herald $REV; $K streams, $U members"
+bench_machine "herald $REV; $K streams, $U members"
 
 # Everything shares the two cores: other work running now skews every figure.
 BUSY=$("$PY" -c '

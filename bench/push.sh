@@ -19,6 +19,7 @@
 # Uses var/bench-push/.
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 EVENTS=${1:-200}
 SECS=${2:-3}
 PORT=${BENCH_PORT:-18390}
@@ -27,16 +28,15 @@ ADMIN=hak_benchbenchbenchbenchbenchbench
 STAFF=100
 PUSHES=$((EVENTS * STAFF))
 
-[ -d build-bench ] || meson setup build-bench --buildtype=release >/dev/null
-ninja -C build-bench >/dev/null
+bench_build
 H=build-bench/herald
 L=build-bench/bench/loadgen
 DIR=var/bench-push
-rm -rf "$DIR"; mkdir -p "$DIR"
+bench_fresh_dir "$DIR"
 PIDS=""
 trap 'kill $PIDS 2>/dev/null || true' EXIT INT TERM
 
-echo "== machine: $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
+bench_machine
 
 echo "== web push: messages prepared per second, one core"
 openssl speed -seconds "$SECS" ecdhp256 2>/dev/null | awk '/ecdh \(nistp256\)/ {print "RESULT anchor=openssl-speed-ecdhp256 ops_per_s=" $NF}'

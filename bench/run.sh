@@ -13,20 +13,20 @@
 # Prints RESULT lines and a summary; uses var/bench/ (deleted first).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SECS=${1:-10}
 TARGET=${2:-1000000}
 PORT=${BENCH_PORT:-18190}
 ADMIN=hak_benchbenchbenchbenchbenchbench
 
-[ -d build-bench ] || meson setup build-bench --buildtype=release >/dev/null
-ninja -C build-bench >/dev/null
+bench_build
 H=build-bench/herald
 L=build-bench/bench/loadgen
 R=build-bench/bench/sqlite_raw
 DIR=var/bench
-rm -rf "$DIR"; mkdir -p "$DIR"
+bench_fresh_dir "$DIR"
 
-echo "== machine: $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
+bench_machine
 
 echo "== anchor: raw SQLite, same rows per event, synchronous=FULL"
 "$H" workspace list --database "$DIR/raw.db" >/dev/null

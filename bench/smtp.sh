@@ -12,24 +12,24 @@
 # fills at once and the figure is the delivery rate. Uses var/bench-smtp/.
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 N=${1:-5000}
 CONNS=${2:-4}
 PORT=${BENCH_PORT:-18290}
 SINK_PORT=$((PORT + 1))
 ADMIN=hak_benchbenchbenchbenchbenchbench
 
-[ -d build-bench ] || meson setup build-bench --buildtype=release >/dev/null
-ninja -C build-bench >/dev/null
+bench_build
 H=build-bench/herald
 L=build-bench/bench/loadgen
 S=build-bench/bench/smtpsink
 B=build-bench/bench/smtpblast
 DIR=var/bench-smtp
-rm -rf "$DIR"; mkdir -p "$DIR"
+bench_fresh_dir "$DIR"
 PIDS=""
 trap 'kill $PIDS 2>/dev/null || true' EXIT INT TERM
 
-echo "== machine: $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
+bench_machine
 echo "== $N emails, $CONNS SMTP connections"
 
 sink() { # starts the sink for $1 messages; its RESULT goes to $DIR/sink.out

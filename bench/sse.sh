@@ -11,6 +11,7 @@
 # is in memory. Needs nginx and libnginx-mod-nchan (installed if missing).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 K=${1:-18000}
 R=${2:-2000}
 M=${3:-20000}
@@ -23,11 +24,10 @@ NCHAN=../shared/tools/sseload/nchan.sh
 if ! dpkg-query -W -f='${Status}' libnginx-mod-nchan 2>/dev/null | grep -q 'install ok installed'; then
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx libnginx-mod-nchan
 fi
-[ -d build-bench ] || meson setup build-bench --buildtype=release >/dev/null
-ninja -C build-bench >/dev/null
+bench_build
 S=build-bench/bench/sseload
-rm -rf "$DIR"; mkdir -p "$DIR"
-echo "== machine: $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ); $K streams, $U users"
+bench_fresh_dir "$DIR"
+bench_machine "$K streams, $U users"
 
 echo "== anchor: nginx + nchan (2 workers)"
 PIDS=$(NCHAN_DIR="$PWD/$DIR/nchan" "$NCHAN" start)

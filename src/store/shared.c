@@ -148,3 +148,27 @@ const char *store_push_data(struct arena *a, int64_t nid, const char *type,
     buf_free(&data);
     return s;
 }
+
+struct audit_write store_audit_state(const struct st_notif_state *q, int64_t eid,
+                                     struct arena *a)
+{
+    return (struct audit_write){q->wid, q->now, audit_action_of_state(q->state), q->by.kind,
+                                q->by.id, q->mid, NULL, eid, NULL, q->nid, 0,
+                                audit_detail_state(a, q->old_state, NULL)};
+}
+
+struct audit_write store_audit_conversation_read(const struct st_conv_read *q, struct arena *a)
+{
+    return (struct audit_write){q->wid, q->now, AU_CONVERSATION_READ, q->by.kind, q->by.id,
+                                q->mid, NULL, 0, NULL, 0, 0,
+                                audit_detail_conversation(a, q->conversation_id, q->read_at,
+                                                          q->suppressed)};
+}
+
+struct audit_write store_audit_delivery_skipped(const struct delivery *d, const char *reason,
+                                                int64_t now, struct arena *a)
+{
+    return (struct audit_write){d->wid, now, AU_DELIVERY_SKIPPED, AUDIT_BY_HERALD, NULL, d->mid,
+                                d->member_id, d->eid, d->event_id, d->nid, d->id,
+                                audit_detail_delivery_skipped(a, d->channel, reason)};
+}

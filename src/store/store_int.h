@@ -4,6 +4,7 @@
 #ifndef HERALD_STORE_STORE_INT_H
 #define HERALD_STORE_STORE_INT_H
 
+#include "engine/audit.h"
 #include "store/store.h"
 
 struct decisions;
@@ -50,6 +51,16 @@ struct store_new_notification {
     "max(" t ", coalesce((SELECT max(at) FROM audit WHERE wid = " w "), 0))"
 #define STORE_AUDIT_AT_PG(t, w) \
     "greatest(" t ", coalesce((SELECT max(at) FROM audit WHERE wid = " w "), 0))"
+
+/* The trail's entries both backends write alike, details in a: a
+ * notification's state changed by a member or key (q->old_state read; eid
+ * its event's key), a conversation read while its window was open, a
+ * delivery that will not be sent. */
+struct audit_write store_audit_state(const struct st_notif_state *q, int64_t eid,
+                                     struct arena *a);
+struct audit_write store_audit_conversation_read(const struct st_conv_read *q, struct arena *a);
+struct audit_write store_audit_delivery_skipped(const struct delivery *d, const char *reason,
+                                                int64_t now, struct arena *a);
 
 /* The data of a stream's events, in a: a new item
  * {"notification": item, "unread": n}; a state change; a read-all; an item

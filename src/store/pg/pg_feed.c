@@ -201,9 +201,7 @@ int pg_notif_state(struct pg_conn *c, struct store_req *r)
     pgp_int(&p, q->now);
     if (pg_cmd(c, SET, &p, NULL) != STORE_OK)
         return STORE_UNAVAILABLE;
-    struct audit_write au = {q->wid, q->now, audit_action_of_state(q->state), q->by.kind,
-                             q->by.id, q->mid, NULL, eid, NULL, q->nid, 0,
-                             audit_detail_state(r->arena, q->old_state, NULL)};
+    struct audit_write au = store_audit_state(q, eid, r->arena);
     if ((rc = pg_audit_add(c, &au)) != STORE_OK)
         return rc;
     struct store_feed_change fc = {.mid = q->mid, .kind = STORE_CHANGE_STATE, .nid = q->nid,

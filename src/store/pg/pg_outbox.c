@@ -205,9 +205,7 @@ static int fallback_allowed(struct pg_conn *c, int64_t sms_id, bool *allowed)
 static int audit_skip(struct pg_conn *c, const struct delivery *d, const char *reason,
                       int64_t now, struct arena *a)
 {
-    struct audit_write au = {d->wid, now, AU_DELIVERY_SKIPPED, AUDIT_BY_HERALD, NULL, d->mid,
-                             d->member_id, d->eid, d->event_id, d->nid, d->id,
-                             audit_detail_delivery_skipped(a, d->channel, reason)};
+    struct audit_write au = store_audit_delivery_skipped(d, reason, now, a);
     return pg_audit_add(c, &au);
 }
 

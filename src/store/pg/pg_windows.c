@@ -452,9 +452,6 @@ int pg_conv_read(struct pg_conn *c, struct store_req *r)
     PQclear(res);
     if (!q->window_open) /* a read that changes nothing Herald does is not kept */
         return STORE_OK;
-    struct audit_write au = {q->wid, q->now, AU_CONVERSATION_READ, q->by.kind, q->by.id, q->mid,
-                             NULL, 0, NULL, 0, 0,
-                             audit_detail_conversation(r->arena, q->conversation_id, q->read_at,
-                                                       q->suppressed)};
+    struct audit_write au = store_audit_conversation_read(q, r->arena);
     return pg_audit_add(c, &au);
 }

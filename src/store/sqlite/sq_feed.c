@@ -86,9 +86,7 @@ int sq_notif_state(struct sq_conn *c, struct store_req *r)
     if (sqlite3_step(st) != SQLITE_DONE)
         return sq_fail(c, "notification state");
     sqlite3_reset(st);
-    struct audit_write au = {q->wid, q->now, audit_action_of_state(q->state), q->by.kind,
-                             q->by.id, q->mid, NULL, eid, NULL, q->nid, 0,
-                             audit_detail_state(r->arena, q->old_state, NULL)};
+    struct audit_write au = store_audit_state(q, eid, r->arena);
     if ((rc = sq_audit_add(c, &au)) != STORE_OK)
         return rc;
     struct store_feed_change fc = {.mid = q->mid, .kind = STORE_CHANGE_STATE, .nid = q->nid,

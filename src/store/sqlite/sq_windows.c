@@ -319,9 +319,6 @@ int sq_conv_read(struct sq_conn *c, struct store_req *r)
         return sq_fail(c, "conversation read");
     if (!q->window_open) /* a read that changes nothing Herald does is not kept */
         return STORE_OK;
-    struct audit_write au = {q->wid, q->now, AU_CONVERSATION_READ, q->by.kind, q->by.id, q->mid,
-                             NULL, 0, NULL, 0, 0,
-                             audit_detail_conversation(r->arena, q->conversation_id, q->read_at,
-                                                       q->suppressed)};
+    struct audit_write au = store_audit_conversation_read(q, r->arena);
     return sq_audit_add(c, &au);
 }
